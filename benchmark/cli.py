@@ -1,0 +1,172 @@
+"""``python -m benchmark``: run, list, report, check.
+
+    python -m benchmark run [--methods all|a,b] [--dataset synthetic] [--protocol subject-dependent]
+                            [--preset smoke|quick|paper] [--seeds 0] [--n-jobs 1] [--out runs/NAME]
+    python -m benchmark list methods|datasets|protocols
+    python -m benchmark report RUN_DIR [--format md,tex] [--allow-incomplete]
+    python -m benchmark check RUN_DIR --baseline FILE [--update]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from .presets import PRESETS
+
+
+def _parse_kv(items: list[str]) -> dict:
+    """``key=value`` pairs; values parsed as JSON where possible (numbers, true, lists)."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"expected key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run (or resume) a benchmark and print the ranked table")
+    r.add_argument("--methods", default="all", help="'all' or comma-separated names, e.g. prior,mpcl[w/o PRD]")
+    r.add_argument("--dataset", default="synthetic")
+    r.add_argument("--protocol", default="subject-dependent")
+    r.add_argument("--group", choices=["window", "trial"], default=None,
+                   help="subject-dependent only: 'trial' keeps whole trials on one side")
+    r.add_argument("--preset", default="quick", choices=PRESETS)
+    r.add_argument("--seeds", default="0", help="comma-separated base seeds, e.g. 0,1,2")
+    r.add_argument("--n-jobs", type=int, default=1)
+    r.add_argument("--out", type=Path, default=None, help="run directory (default runs/DATASET-PROTOCOL-PRESET)")
+    r.add_argument("--data-root", default=None, help="root of a real dataset (or MIXED_EMOTION_DATA)")
+    r.add_argument("--dataset-option", action="append", metavar="KEY=VALUE", help="loader option")
+    r.add_argument("--time-limit", type=float, default=None, help="seconds per job (timeout = failed job)")
+    r.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://HOST:8786")
+    r.add_argument("--dask-local", type=int, default=0, metavar="N", help="start a local Dask cluster of N workers")
+
+    ls = sub.add_parser("list", help="list registered methods, datasets or protocols")
+    ls.add_argument("what", choices=["methods", "datasets", "protocols"])
+
+    rep = sub.add_parser("report", help="render a run's tables")
+    rep.add_argument("run_dir", type=Path)
+    rep.add_argument("--format", default="md,tex")
+    rep.add_argument("--allow-incomplete", action="store_true")
+
+    c = sub.add_parser("check", help="compare a run's metrics with a committed baseline")
+    c.add_argument("run_dir", type=Path)
+    c.add_argument("--baseline", type=Path, required=True)
+    c.add_argument("--update", action="store_true", help="overwrite the baseline with this run")
+    return p
+
+
+def cmd_run(args) -> int:
+    from .registry import parse_methods
+    from .reporting import render_run
+    from .runner import RunConfig, run
+
+    dataset_options = _parse_kv(args.dataset_option)
+    if args.data_root:
+        dataset_options["data_root"] = args.data_root
+    protocol_options = {"group": args.group} if args.group else {}
+    cfg = RunConfig(methods=parse_methods(args.methods), dataset=args.dataset, protocol=args.protocol,
+                    preset=args.preset, seeds=tuple(int(s) for s in args.seeds.split(",")),
+                    n_jobs=args.n_jobs, out=args.out, dataset_options=dataset_options,
+                    protocol_options=protocol_options, time_limit=args.time_limit,
+                    scheduler=args.scheduler, dask_local=args.dask_local)
+    t0 = time.perf_counter()
+    outcome = run(cfg)
+    wall = time.perf_counter() - t0
+    print(render_run(outcome.out))
+    res = outcome.results
+    times = res.groupby("label", sort=False)[["fit_seconds", "predict_seconds"]].sum()
+    print("Time per method (s, summed over jobs): " +
+          ", ".join(f"{k} {v.fit_seconds + v.predict_seconds:.1f}" for k, v in times.iterrows()))
+    print(f"{len(res)} jobs ({outcome.computed} computed, {len(res) - outcome.computed} cached) "
+          f"in {wall:.1f} s -> {outcome.out}")
+    for path in outcome.invalid_records:
+        print(f"re-ran job with an invalid record: {path}")
+    if len(outcome.failed):
+        print(f"\n{len(outcome.failed)} job(s) did not finish:", file=sys.stderr)
+        for (label, status), grp in outcome.failed.groupby(["label", "status"], sort=False):
+            print(f"  {label}: {len(grp)} job(s) {status}, e.g. fold {grp['fold'].iloc[0]}: "
+                  f"{grp['error'].iloc[0][:300]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_list(args) -> int:
+    if args.what == "methods":
+        from .registry import method_classes
+
+        for name, cls in method_classes().items():
+            variants = f"  variants: {', '.join(cls.variants)}" if cls.variants else ""
+            print(f"{name:14s} {cls.family:18s} {cls.paper}{variants}")
+    elif args.what == "datasets":
+        from datasets import available_datasets
+
+        for name, doc in available_datasets().items():
+            print(f"{name:18s} {doc}")
+    else:
+        from protocols import available_protocols
+
+        for name, doc in available_protocols().items():
+            print(f"{name:20s} {doc}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .reporting import render_run
+
+    print(render_run(args.run_dir, tuple(args.format.split(",")), args.allow_incomplete))
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .check import compare, write_baseline
+    from .reporting import label_means
+    from .runner import load_run
+    from .store import records_frame
+
+    _, records, missing = load_run(args.run_dir)
+    if missing:
+        print(f"{args.run_dir}: {len(missing)} jobs missing; cannot check", file=sys.stderr)
+        return 2
+    current = label_means(records_frame(records))
+    if args.update:
+        write_baseline(current, args.baseline)
+        print(f"baseline written: {args.baseline}")
+        return 0
+    baseline = json.loads(args.baseline.read_text())
+    regressions, notes = compare(current, baseline)
+    for line in notes:
+        print(line)
+    for line in regressions:
+        print(line, file=sys.stderr)
+    print(f"check: {len(regressions)} regression(s) against {args.baseline}")
+    return 1 if regressions else 0
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "list": cmd_list, "report": cmd_report, "check": cmd_check}[args.command](args)
+    except KeyError as exc:  # unknown method / dataset / protocol: the message lists valid names
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from datasets.base import DataError
+        from .reporting import IncompleteRunError
+
+        if isinstance(exc, (DataError, IncompleteRunError, FileNotFoundError)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise

@@ -1,0 +1,22 @@
+"""Run presets. A preset chooses the synthetic data size here and each method's training
+budget through the method's own ``presets`` table (``BaseMethod.presets``).
+
+- ``smoke``: seconds, for CI and the conformance tests.
+- ``quick``: the default; the whole default benchmark in minutes on a 2-core CPU.
+- ``paper``: the paper's budget (400 epochs, batch 128, lr 1e-3) — meant for a GPU.
+"""
+PRESETS = ("smoke", "quick", "paper")
+
+# Dataset options a preset applies to the synthetic datasets (real data is never resized).
+SYNTHETIC_OPTIONS = {
+    "smoke": {"synthetic": {"n_subjects": 4, "n_windows": 4},
+              "synthetic-wesad": {"n_subjects": 4, "n_windows": 8}},
+    "quick": {},
+    "paper": {},
+}
+
+
+def dataset_options(preset: str, dataset: str) -> dict:
+    if preset not in PRESETS:
+        raise KeyError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
+    return dict(SYNTHETIC_OPTIONS[preset].get(dataset, {}))

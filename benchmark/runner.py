@@ -1,0 +1,242 @@
+"""The runner: plan jobs (methods × variants × folds × seeds), run the ones not yet recorded,
+check every prediction, and write records, ``results.csv`` and the ranked tables.
+
+Jobs run in worker processes through joblib (``n_jobs``) or on a Dask cluster
+(``scheduler``); the same :func:`execute` runs in every case, each job seeded from its own key
+and limited to ``threads_per_job`` BLAS/torch threads, so metrics do not depend on the backend
+or on how many jobs run at once.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
+
+from datasets import load_dataset
+from datasets.base import SIMPLEX_TOL, FeatureSet
+from protocols import Fold, get_splitter
+from reports.metrics import evaluate
+
+from .jobs import Job, canonical_json, fingerprint
+from .presets import dataset_options
+from .progress import progress
+from .provenance import provenance
+from .registry import MethodSpec
+from .store import Store, atomic_write, records_frame
+
+log = logging.getLogger(__name__)
+
+
+class PredictionError(ValueError):
+    """A method's prediction breaks the contract: (n, C), finite, >= 0, rows sum to 1."""
+
+
+class JobTimeout(Exception):
+    pass
+
+
+@dataclass
+class RunConfig:
+    methods: list[MethodSpec]
+    dataset: str = "synthetic"
+    protocol: str = "subject-dependent"
+    preset: str = "quick"
+    seeds: tuple[int, ...] = (0,)
+    n_jobs: int = 1
+    out: Path | None = None
+    dataset_options: dict = field(default_factory=dict)
+    protocol_options: dict = field(default_factory=dict)
+    drops: tuple[tuple[str, ...], ...] = ((),)
+    time_limit: float | None = None
+    threads_per_job: int = 1
+    scheduler: str | None = None
+    dask_local: int = 0
+
+    def resolved_out(self) -> Path:
+        return Path(self.out) if self.out else Path("runs") / f"{self.dataset}-{self.protocol}-{self.preset}"
+
+
+def check_prediction(pred, n: int, c: int) -> np.ndarray:
+    """Raise :class:`PredictionError` unless ``pred`` is (n, C) rows on the simplex."""
+    p = np.asarray(pred, dtype=np.float64)
+    if p.shape != (n, c):
+        raise PredictionError(f"prediction has shape {p.shape}, expected ({n}, {c})")
+    if not np.isfinite(p).all():
+        raise PredictionError("prediction has NaN or inf")
+    if (p < 0).any():
+        raise PredictionError(f"prediction has negative entries (min {p.min():.3g})")
+    dev = np.abs(p.sum(axis=1) - 1).max()
+    if dev > SIMPLEX_TOL:
+        raise PredictionError(f"prediction rows do not sum to 1 (max deviation {dev:.3g})")
+    return p
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Interrupt the job after ``seconds`` (SIGALRM; only in a process's main thread — in a
+    thread, e.g. a Dask worker, the limit is checked after the job instead)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise JobTimeout(f"job exceeded its time limit of {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _limit_torch_threads(n: int) -> None:
+    try:
+        import torch
+    except ImportError:
+        return
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
+def execute(job: Job, data: FeatureSet, fold: Fold, out: str, time_limit: float | None = None,
+            threads: int = 1, prov: dict | None = None) -> dict:
+    """Fit and predict one job, check and score the prediction, write its record."""
+    started = time.time()
+    rec = {"key": job.key, "config": job.config(), "label": job.label,
+           "family": job.method.cls.family, "status": "failed", "error": "",
+           "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
+           "provenance": prov or provenance()}
+    pred = None
+    try:
+        _limit_torch_threads(threads)
+        with threadpool_limits(threads):
+            d = data
+            for m in job.drop:
+                d = d.without(m)
+            if job.drop and not job.method.cls.modality_subsets:
+                raise ValueError(f"{job.method.name} does not run on modality subsets")
+            train, test = d.subset(fold.train), d.subset(fold.test)
+            val = d.subset(fold.val) if len(fold.val) else None
+            rec.update(n_train=len(train), n_val=0 if val is None else len(val), n_test=len(test))
+            method = job.method.build(job.preset, random_state=job.method_seed)
+            with _time_limit(time_limit):
+                t0 = time.perf_counter()
+                method.fit(train, val)
+                t1 = time.perf_counter()
+                raw = method.predict(test)
+                t2 = time.perf_counter()
+            rec.update(fit_seconds=t1 - t0, predict_seconds=t2 - t1, n_parameters=method.n_parameters())
+            if time_limit and t2 - t0 > time_limit:
+                raise JobTimeout(f"job took {t2 - t0:.1f} s, over its limit of {time_limit:g} s")
+            pred = check_prediction(raw, len(test), test.n_emotions)
+            rec["metrics"] = evaluate(test.labels, pred)
+            rec["status"] = "ok"
+    except JobTimeout as exc:
+        rec.update(status="timeout", error=str(exc))
+    except PredictionError as exc:
+        rec.update(status="invalid", error=str(exc))
+    except Exception as exc:  # isolate: one broken method must not stop the run
+        rec.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                   traceback=traceback.format_exc(limit=8))
+    rec["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+    Store(Path(out)).write(rec, pred, fold.test if pred is not None else None)
+    return rec
+
+
+def plan(cfg: RunConfig, data: FeatureSet, folds: list[Fold], data_options: dict) -> list[Job]:
+    """Every job of the run, in a stable order (method, drop, seed, fold)."""
+    fp = fingerprint(data)
+    return [Job(method=spec, dataset=cfg.dataset, dataset_options=data_options,
+                data_fingerprint=fp, protocol=cfg.protocol, protocol_options=cfg.protocol_options,
+                fold=f.index, block=f.block, preset=cfg.preset, seed=seed, drop=tuple(drop))
+            for spec in cfg.methods for drop in cfg.drops for seed in cfg.seeds for f in folds]
+
+
+@dataclass
+class RunOutcome:
+    out: Path
+    records: list[dict]
+    results: pd.DataFrame
+    computed: int
+    invalid_records: list[str]
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.results[self.results["status"] != "ok"]
+
+
+def _run_jobs(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet, out: Path) -> list[dict]:
+    prov = provenance()
+    args = dict(out=str(out), time_limit=cfg.time_limit, threads=cfg.threads_per_job, prov=prov)
+    if cfg.scheduler or cfg.dask_local:
+        from .distributed import run_on_dask
+
+        return run_on_dask(todo, data, args, cfg.scheduler, cfg.dask_local)
+    if cfg.n_jobs == 1:
+        return [execute(job, data, fold, **args) for job, fold in progress(todo, desc="jobs")]
+    return Parallel(n_jobs=cfg.n_jobs, backend="loky")(
+        delayed(execute)(job, data, fold, **args) for job, fold in progress(todo, desc="jobs"))
+
+
+def load_data(cfg: RunConfig) -> tuple[FeatureSet, dict]:
+    options = {**dataset_options(cfg.preset, cfg.dataset), **cfg.dataset_options}
+    return load_dataset(cfg.dataset, **options), options
+
+
+def run(cfg: RunConfig) -> RunOutcome:
+    """Run (or resume) ``cfg``; returns every record of the run, computed now or before."""
+    out = cfg.resolved_out()
+    out.mkdir(parents=True, exist_ok=True)
+    data, options = load_data(cfg)
+    folds = get_splitter(cfg.protocol)(data.meta, **cfg.protocol_options)
+    jobs = plan(cfg, data, folds, options)
+    by_index = {f.index: f for f in folds}
+    store = Store(out)
+    # Finished jobs are cached; failed, timed-out and invalid ones are tried again.
+    done = {j.key: r for j in jobs if (r := store.read(j.key)) is not None and r["status"] == "ok"}
+    todo = [(j, by_index[j.fold]) for j in jobs if j.key not in done]
+    _write_manifest(out, cfg, options, jobs)
+    for rec in _run_jobs(cfg, todo, data, out) if todo else []:
+        done[rec["key"]] = rec
+    records = [done[j.key] for j in jobs]
+    results = records_frame(records)
+    atomic_write(out / "results.csv", results.to_csv(index=False).encode())
+    return RunOutcome(out, records, results, len(todo), store.invalid)
+
+
+def _write_manifest(out: Path, cfg: RunConfig, options: dict, jobs: list[Job]) -> None:
+    """``run.json``: what the last ``run`` asked for, so ``report`` can check completeness."""
+    manifest = {"dataset": cfg.dataset, "dataset_options": options, "protocol": cfg.protocol,
+                "protocol_options": cfg.protocol_options, "preset": cfg.preset,
+                "seeds": list(cfg.seeds), "methods": [m.label for m in cfg.methods],
+                "drops": [list(d) for d in cfg.drops], "jobs": [j.key for j in jobs]}
+    atomic_write(out / "run.json", canonical_json(manifest).encode())
+
+
+def load_run(out: Path) -> tuple[dict, list[dict], list[str]]:
+    """The manifest, the records present, and the keys of expected jobs with no valid record."""
+    out = Path(out)
+    manifest_path = out / "run.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{out} is not a run directory (no run.json)")
+    manifest = json.loads(manifest_path.read_text())
+    store = Store(out)
+    records, missing = [], []
+    for key in manifest["jobs"]:
+        rec = store.read(key)
+        (records.append(rec) if rec is not None else missing.append(key))
+    return manifest, records, missing

@@ -1,0 +1,58 @@
+"""Dataset registry: ``load_dataset(name, **options)`` for every loader.
+
+Loaders register with :func:`register_dataset`. A name may carry an argument after a colon
+(``ldl:SJAFFE``): the part after the colon is passed as ``arg``. Loader modules must keep
+heavy imports (mne, neurokit2, cv2) inside functions so listing datasets stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Callable
+
+from .base import DataError, FeatureSet
+
+_LOADERS: dict[str, Callable[..., FeatureSet]] = {}
+_DOCS: dict[str, str] = {}
+_discovered = False
+
+
+def register_dataset(name: str, doc: str = "") -> Callable:
+    """Decorator registering ``fn(**options) -> FeatureSet`` under ``name``."""
+
+    def deco(fn: Callable[..., FeatureSet]) -> Callable[..., FeatureSet]:
+        _LOADERS[name] = fn
+        _DOCS[name] = doc or (fn.__doc__ or "").strip().splitlines()[0]
+        return fn
+
+    return deco
+
+
+def _discover() -> None:
+    global _discovered
+    if not _discovered:
+        _discovered = True
+        for mod in pkgutil.iter_modules(__path__):
+            if not mod.ispkg and mod.name != "base":
+                importlib.import_module(f"{__name__}.{mod.name}")
+
+
+def available_datasets() -> dict[str, str]:
+    """Registered dataset names with one-line descriptions."""
+    _discover()
+    return dict(sorted(_DOCS.items()))
+
+
+def load_dataset(name: str, **options) -> FeatureSet:
+    """Build the named dataset; unknown names list the valid ones."""
+    _discover()
+    base, _, arg = name.partition(":")
+    key = f"{base}:" if arg else base
+    if key not in _LOADERS:
+        raise KeyError(f"unknown dataset {name!r}; valid: {', '.join(available_datasets())}")
+    if arg:
+        options["arg"] = arg
+    return _LOADERS[key](**options)
+
+
+__all__ = ["DataError", "FeatureSet", "available_datasets", "load_dataset", "register_dataset"]

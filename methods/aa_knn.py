@@ -1,0 +1,38 @@
+"""AA-KNN (Geng, TKDE 2016): the mean of the k nearest training distributions."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils.validation import check_is_fitted
+
+from benchmark.registry import register
+from datasets.base import FeatureSet
+
+from .base import BaseMethod, ConcatFeatures
+
+
+@register("aa-knn", family="LDL", paper="Geng, Label Distribution Learning, TKDE 2016", year=2016)
+class AAKNN(BaseMethod):
+    """Algorithm-adaptation k-NN for label distributions.
+
+    d̂(x) = (1/k) Σ_{i ∈ N_k(x)} d_i, unweighted, Euclidean distance on the standardised
+    concatenation of all modalities (Geng's LDLPackage ``aaknn.m`` with its EDL default k = 4).
+    Deterministic: ``random_state`` is accepted for the common interface only.
+    """
+
+    def __init__(self, k: int = 4, metric: str = "euclidean", random_state=None):
+        self.k = k
+        self.metric = metric
+        self.random_state = random_state
+
+    def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "AAKNN":
+        self.features_ = ConcatFeatures().fit(train)
+        x = self.features_.transform(train)
+        self.nn_ = NearestNeighbors(n_neighbors=min(self.k, len(x)), metric=self.metric).fit(x)
+        self.labels_ = train.labels
+        return self
+
+    def predict(self, data: FeatureSet) -> np.ndarray:
+        check_is_fitted(self, "nn_")
+        _, idx = self.nn_.kneighbors(self.features_.transform(data))
+        return self.labels_[idx].mean(axis=1)

@@ -1,0 +1,84 @@
+"""The interface every method implements, and the feature helpers they share.
+
+scikit-learn conventions: ``__init__`` stores hyper-parameters only (so ``get_params``/``clone``
+work), ``fit`` resolves ``random_state`` and sets trailing-underscore state, ``predict``
+returns (n, C) rows on the probability simplex.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.preprocessing import StandardScaler
+
+from datasets.base import FeatureSet
+
+FAMILIES = ("reference", "LDL", "MER", "single-modal EDL", "MMER", "multimodal EDL")
+
+
+class BaseMethod(BaseEstimator):
+    """Base class of every benchmark method.
+
+    Class attributes (set by ``@register``; override in the class where needed):
+
+    name, display, family, paper, year
+        Registry key, table column title, the paper's column group (one of ``FAMILIES``), citation and year.
+    version
+        Bumped when the method's code changes its results; part of every job's key, so a
+        changed method is re-run and an unchanged one is not.
+    presets
+        Preset name (``smoke``, ``quick``, ``paper``) -> hyper-parameter overrides, e.g. epochs.
+    variants
+        Variant name -> hyper-parameter overrides, addressed as ``name[variant]``.
+    modality_subsets
+        Whether the method runs on any non-empty subset of modalities.
+    """
+
+    name: ClassVar[str] = ""
+    display: ClassVar[str] = ""
+    family: ClassVar[str] = "reference"
+    paper: ClassVar[str] = ""
+    year: ClassVar[int] = 0
+    version: ClassVar[str] = "1"
+    presets: ClassVar[dict[str, dict]] = {}
+    variants: ClassVar[dict[str, dict]] = {}
+    modality_subsets: ClassVar[bool] = True
+
+    def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "BaseMethod":
+        raise NotImplementedError
+
+    def predict(self, data: FeatureSet) -> np.ndarray:
+        raise NotImplementedError
+
+    def n_parameters(self) -> int:
+        """Number of fitted parameters (trainable weights for neural methods); 0 if unknown."""
+        return 0
+
+
+def normalise_rows(p: np.ndarray) -> np.ndarray:
+    """Clip to >= 0 and renormalise rows to sum to 1 (uniform where a row is all zero)."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, None)
+    s = p.sum(axis=1, keepdims=True)
+    uniform = np.full_like(p, 1.0 / p.shape[1])
+    return np.where(s > 0, p / np.where(s > 0, s, 1.0), uniform)
+
+
+class ConcatFeatures:
+    """Standardised concatenation of all modalities, fitted on the training fold only.
+
+    The classical LDL methods take one vector per sample; standardising on the training fold
+    (never the test fold) avoids the leakage reported against LibEER and TorchEEG.
+    """
+
+    def fit(self, train: FeatureSet) -> "ConcatFeatures":
+        self.modalities_ = tuple(train.modalities)
+        self.scaler_ = StandardScaler().fit(train.concat_features())
+        return self
+
+    def transform(self, data: FeatureSet) -> np.ndarray:
+        if not hasattr(self, "scaler_"):
+            raise RuntimeError("ConcatFeatures.transform called before fit")
+        if tuple(data.modalities) != self.modalities_:
+            raise ValueError(f"fitted on modalities {self.modalities_}, got {tuple(data.modalities)}")
+        return self.scaler_.transform(data.concat_features())

@@ -1,0 +1,1 @@
+"""Metrics, ranking, tables, statistics and figures built from run results."""

@@ -1,0 +1,72 @@
+"""The six label-distribution measures, each with its direction, in one registry.
+
+Predictions are clipped to [EPS, 1] before every measure (not renormalised), so a method that
+predicts an exact zero gets a large but finite Clark/Canberra/KL instead of inf — the HeLo and
+EmotionDict evaluation code has no clipping and returns inf there. EPS is defined once, here.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from scipy.special import xlogy
+
+EPS = 1e-12
+_METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], bool]] = {}
+
+
+def _metric(name: str, higher_is_better: bool):
+    def deco(fn):
+        _METRICS[name] = (fn, higher_is_better)
+        return fn
+    return deco
+
+
+@_metric("chebyshev", False)
+def chebyshev(d, p):
+    return np.abs(d - p).max(axis=1)
+
+
+@_metric("clark", False)
+def clark(d, p):
+    return np.sqrt((((d - p) / (d + p)) ** 2).sum(axis=1))
+
+
+@_metric("canberra", False)
+def canberra(d, p):
+    return (np.abs(d - p) / (d + p)).sum(axis=1)
+
+
+@_metric("kl", False)
+def kl(d, p):
+    """KL(d ‖ p) = Σ d log(d / p), with 0 log 0 = 0."""
+    return (xlogy(d, d) - xlogy(d, p)).sum(axis=1)
+
+
+@_metric("cosine", True)
+def cosine(d, p):
+    return (d * p).sum(axis=1) / (np.linalg.norm(d, axis=1) * np.linalg.norm(p, axis=1))
+
+
+@_metric("intersection", True)
+def intersection(d, p):
+    return np.minimum(d, p).sum(axis=1)
+
+
+METRICS: tuple[str, ...] = tuple(_METRICS)
+HIGHER_IS_BETTER: dict[str, bool] = {m: hib for m, (_, hib) in _METRICS.items()}
+ARROWS = {m: ("↑" if hib else "↓") for m, hib in HIGHER_IS_BETTER.items()}
+
+
+def per_sample(truth: np.ndarray, pred: np.ndarray) -> dict[str, np.ndarray]:
+    """Every metric per sample; ``pred`` is clipped to [EPS, 1]."""
+    d = np.asarray(truth, dtype=np.float64)
+    p = np.clip(np.asarray(pred, dtype=np.float64), EPS, 1.0)
+    if d.shape != p.shape:
+        raise ValueError(f"truth {d.shape} and prediction {p.shape} differ in shape")
+    return {name: fn(d, p) for name, (fn, _) in _METRICS.items()}
+
+
+def evaluate(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Every metric averaged over samples."""
+    return {name: float(v.mean()) for name, v in per_sample(truth, pred).items()}

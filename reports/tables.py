@@ -1,0 +1,144 @@
+"""Ranked tables in the paper's layout: methods as columns grouped by family, the six metrics
+and Average Rank as rows, per-metric rank in parentheses, best in bold; Markdown and LaTeX
+(booktabs) rendered from one :class:`Table`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import itertools
+
+import pandas as pd
+
+from .metrics import ARROWS, METRICS
+from .ranking import rank_table, summarise
+
+METRIC_TITLES = {"chebyshev": "Chebyshev", "clark": "Clark", "canberra": "Canberra",
+                 "kl": "KL", "cosine": "Cosine", "intersection": "Intersection"}
+
+
+@dataclass
+class Table:
+    """One table: ``means`` and ``ranks`` have metrics as rows and column labels as columns."""
+
+    title: str
+    columns: list[str]
+    families: dict[str, str]
+    means: pd.DataFrame
+    ranks: pd.DataFrame
+    summary: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    extra_rows: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def build_table(results: pd.DataFrame, title: str) -> Table:
+    """Aggregate per-job results (``records_frame`` rows of one dataset and protocol)."""
+    columns = list(dict.fromkeys(results["label"]))
+    families = dict(zip(results["label"], results["family"]))
+    notes = []
+    status = results.groupby("label")["status"].agg(lambda s: (s != "ok").sum())
+    for label in columns:
+        if status[label]:
+            n = int((results["label"] == label).sum())
+            errs = results.loc[(results["label"] == label) & (results["status"] != "ok"), "error"]
+            notes.append(f"{label}: {status[label]} of {n} jobs did not finish "
+                         f"({errs.iloc[0][:160] if len(errs) else ''})")
+    summary = summarise(results, ["label"])
+    ok_cols = [c for c in columns if c in set(summary["label"])]
+    means = summary.pivot(index="metric", columns="label", values="mean").reindex(index=list(METRICS))
+    means = means.reindex(columns=ok_cols)
+    ranks = rank_table(means) if ok_cols else pd.DataFrame()
+    return Table(title, columns, families, means, ranks, summary, notes)
+
+
+def _cell(table: Table, metric: str, col: str, bold: tuple[str, str]) -> str:
+    if col not in table.means.columns:
+        return "failed"
+    v = table.means.at[metric, col]
+    r = int(table.ranks.at[metric, col])
+    text = f"{v:.4f} ({r})"
+    return f"{bold[0]}{text}{bold[1]}" if r == 1 else text
+
+
+def _avg_cell(table: Table, col: str, bold: tuple[str, str]) -> str:
+    if col not in table.means.columns:
+        return "—"
+    a, r = table.ranks.at["avg_rank", col], int(table.ranks.at["avg_rank_rank", col])
+    text = f"{a:.2f} ({r})"
+    return f"{bold[0]}{text}{bold[1]}" if r == 1 else text
+
+
+def _rows(table: Table, bold: tuple[str, str]) -> list[list[str]]:
+    rows = [[f"{METRIC_TITLES[m]} {ARROWS[m]}"] + [_cell(table, m, c, bold) for c in table.columns]
+            for m in METRICS]
+    rows.append(["Average Rank ↓"] + [_avg_cell(table, c, bold) for c in table.columns])
+    rows += [[name] + [vals.get(c, "") for c in table.columns] for name, vals in table.extra_rows.items()]
+    return rows
+
+
+def to_markdown(table: Table) -> str:
+    header = ["Metric"] + table.columns
+    fam = ["*family*"] + [table.families.get(c, "") for c in table.columns]
+    lines = [f"### {table.title}", "", "| " + " | ".join(header) + " |",
+             "|" + "|".join(["---"] + [":---:"] * len(table.columns)) + "|",
+             "| " + " | ".join(fam) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in _rows(table, ("**", "**"))]
+    spread = _spread_markdown(table)
+    lines += ["", "Values: mean over blocks (subjects; folds for k-fold CV), rank in parentheses "
+              "(competition ranking), best in bold."] + [f"- {n}" for n in table.notes]
+    return "\n".join(lines + ["", spread]) + "\n"
+
+
+def _spread_markdown(table: Table) -> str:
+    s = table.summary
+    if s.empty:
+        return ""
+    lines = ["| Method | " + " | ".join(METRIC_TITLES[m] for m in METRICS) + " |",
+             "|---|" + "---|" * len(METRICS)]
+    for col in table.means.columns:
+        cells = []
+        for m in METRICS:
+            r = s[(s["label"] == col) & (s["metric"] == m)].iloc[0]
+            cells.append(f"{r['mean']:.4f} ± {r['std']:.4f} [±{r['ci95']:.4f}]")
+        lines.append(f"| {col} | " + " | ".join(cells) + " |")
+    n = int(s["n_blocks"].max())
+    return ("Spread: mean ± std over blocks [95% CI half-width, t-distribution], "
+            f"n = {n} blocks.\n\n" + "\n".join(lines))
+
+
+def _tex(text: str) -> str:
+    for a, b in (("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("↑", r"$\uparrow$"),
+                 ("↓", r"$\downarrow$"), ("—", "--"), ("±", r"$\pm$")):
+        text = text.replace(a, b)
+    return text
+
+
+def to_latex(table: Table) -> str:
+    cols = table.columns
+    groups = [(f, sum(1 for _ in g)) for f, g in
+              itertools.groupby(table.families.get(c, "") for c in cols)]
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{_tex(table.title)}}}",
+             r"\resizebox{\linewidth}{!}{%", r"\begin{tabular}{l" + "c" * len(cols) + "}",
+             r"\toprule"]
+    lines.append(" & " + " & ".join(rf"\multicolumn{{{n}}}{{c}}{{{_tex(f)}}}" for f, n in groups) + r" \\")
+    start, rules = 2, []
+    for _, n in groups:
+        rules.append(rf"\cmidrule(lr){{{start}-{start + n - 1}}}")
+        start += n
+    lines.append(" ".join(rules))
+    lines.append("Metric & " + " & ".join(_tex(c) for c in cols) + r" \\")
+    lines.append(r"\midrule")
+    for i, row in enumerate(_rows(table, (r"\textbf{", "}"))):
+        if i == len(METRICS):
+            lines.append(r"\midrule")
+        lines.append(" & ".join(_tex(c) for c in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def tables_by_protocol(results: pd.DataFrame) -> list[Table]:
+    """One table per (dataset, protocol) in ``results``."""
+    out = []
+    for (dataset, protocol), grp in results.groupby(["dataset", "protocol"], sort=False):
+        out.append(build_table(grp, f"{dataset} — {protocol}"))
+    return out

@@ -1,0 +1,47 @@
+"""Shared fixtures: small synthetic data, the shared real-data folder, a conformance split."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("BENCHMARK_QUIET", "1")
+
+SHARED_DATA = Path(os.environ.get("MIXED_EMOTION_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared_data(sub: str) -> Path:
+    """A folder of ../shared/data, or skip the test with the reason."""
+    path = SHARED_DATA / sub
+    if not path.exists():
+        pytest.skip(f"real data not found at {path} (set MIXED_EMOTION_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    from datasets.synthetic import make_synthetic
+
+    return make_synthetic(n_subjects=4, n_windows=4, seed=1)
+
+
+@pytest.fixture(scope="session")
+def small_wesad():
+    from datasets.synthetic import make_synthetic_wesad
+
+    return make_synthetic_wesad(n_subjects=4, n_windows=8, seed=1)
+
+
+@pytest.fixture(scope="session")
+def conformance_split(small_data):
+    """A pooled random 70/10/20 train/val/test split of the small synthetic set."""
+    idx = np.random.default_rng(0).permutation(len(small_data))
+    n = len(idx)
+    tr, va, te = idx[: int(0.7 * n)], idx[int(0.7 * n): int(0.8 * n)], idx[int(0.8 * n):]
+    return small_data.subset(tr), small_data.subset(va), small_data.subset(te)

@@ -1,0 +1,68 @@
+"""The conformance suite every registered method passes (parametrised over the registry, so a
+new method or plugin gets these tests for free)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from benchmark.registry import MethodSpec, method_classes
+from benchmark.runner import check_prediction
+from reports.metrics import evaluate
+
+NAMES = list(method_classes())
+
+
+def _fit(name, split, **params):
+    train, val, test = split
+    method = MethodSpec(name).build("smoke", random_state=0, **params)
+    return method.fit(train, val), test
+
+
+@pytest.fixture(scope="module")
+def prior_kl(conformance_split):
+    m, test = _fit("prior", conformance_split)
+    return evaluate(test.labels, m.predict(test))["kl"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_metadata(name):
+    cls = method_classes()[name]
+    assert cls.name == name and cls.family and cls.display
+    assert cls.__doc__ and len(cls.__doc__.strip()) > 20, "document the method and its deviations"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_contract_determinism_and_prior(name, conformance_split, prior_kl):
+    m, test = _fit(name, conformance_split)
+    p = check_prediction(m.predict(test), len(test), test.n_emotions)
+    again, _ = _fit(name, conformance_split)
+    np.testing.assert_allclose(again.predict(test), p, atol=1e-6, err_msg="same random_state, different output")
+    if name != "prior":
+        assert evaluate(test.labels, p)["kl"] < prior_kl, f"{name} does not beat the training-mean prior"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_clone_round_trip(name):
+    m = MethodSpec(name).build("smoke", random_state=3)
+    c = clone(m)
+    assert c.get_params() == m.get_params()
+    assert type(c) is type(m)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_modality_subset(name, conformance_split):
+    cls = method_classes()[name]
+    if not cls.modality_subsets:
+        pytest.skip(f"{name} declares it needs every modality")
+    train, val, test = (d.without("video").without("gsr") for d in conformance_split)
+    m = MethodSpec(name).build("smoke", random_state=0).fit(train, val)
+    check_prediction(m.predict(test), len(test), test.n_emotions)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_runs_on_wesad_shaped_data(name, small_wesad):
+    idx = np.random.default_rng(0).permutation(len(small_wesad))
+    train, test = small_wesad.subset(idx[:120]), small_wesad.subset(idx[120:])
+    m = MethodSpec(name).build("smoke", random_state=0).fit(train, None)
+    check_prediction(m.predict(test), len(test), test.n_emotions)
