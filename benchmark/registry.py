@@ -58,8 +58,9 @@ def _discover() -> None:
             importlib.import_module(f"methods.{mod.name}")
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         obj = ep.load()
-        if isinstance(obj, type) and issubclass(obj, BaseMethod) and obj.name not in _REGISTRY:
-            register(ep.name, family=obj.family, paper=obj.paper, year=obj.year)(obj)
+        if isinstance(obj, type) and issubclass(obj, BaseMethod) and obj not in _REGISTRY.values():
+            register(ep.name, family=obj.family, paper=obj.paper, year=obj.year,
+                     display=obj.__dict__.get("display", ""))(obj)
 
 
 def method_classes() -> dict[str, type[BaseMethod]]:

@@ -112,9 +112,13 @@ def _limit_torch_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
-def execute(job: Job, data: FeatureSet, fold: Fold, out: str, time_limit: float | None = None,
-            threads: int = 1, prov: dict | None = None) -> dict:
-    """Fit and predict one job, check and score the prediction, write its record."""
+def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = None,
+            threads: int = 1, prov: dict | None = None) -> tuple[dict, np.ndarray | None]:
+    """Fit and predict one job, check and score the prediction; return (record, prediction).
+
+    Runs in a worker (process or Dask worker); the caller writes the record, so workers need
+    no access to the run directory.
+    """
     started = time.time()
     rec = {"key": job.key, "config": job.config(), "label": job.label,
            "family": job.method.cls.family, "status": "failed", "error": "",
@@ -153,8 +157,7 @@ def execute(job: Job, data: FeatureSet, fold: Fold, out: str, time_limit: float 
         rec.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                    traceback=traceback.format_exc(limit=8))
     rec["finished"] = dt.datetime.now().isoformat(timespec="seconds")
-    Store(Path(out)).write(rec, pred, fold.test if pred is not None else None)
-    return rec
+    return rec, pred
 
 
 def plan(cfg: RunConfig, data: FeatureSet, folds: list[Fold], data_options: dict) -> list[Job]:
@@ -179,17 +182,30 @@ class RunOutcome:
         return self.results[self.results["status"] != "ok"]
 
 
-def _run_jobs(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet, out: Path) -> list[dict]:
-    prov = provenance()
-    args = dict(out=str(out), time_limit=cfg.time_limit, threads=cfg.threads_per_job, prov=prov)
+def _results(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet):
+    """(record, prediction) of each job as it finishes, from the configured backend."""
+    args = dict(time_limit=cfg.time_limit, threads=cfg.threads_per_job, prov=provenance())
     if cfg.scheduler or cfg.dask_local:
         from .distributed import run_on_dask
 
-        return run_on_dask(todo, data, args, cfg.scheduler, cfg.dask_local)
-    if cfg.n_jobs == 1:
-        return [execute(job, data, fold, **args) for job, fold in progress(todo, desc="jobs")]
-    return Parallel(n_jobs=cfg.n_jobs, backend="loky")(
-        delayed(execute)(job, data, fold, **args) for job, fold in progress(todo, desc="jobs"))
+        yield from run_on_dask(todo, data, args, cfg.scheduler, cfg.dask_local)
+    elif cfg.n_jobs == 1:
+        for job, fold in todo:
+            yield execute(job, data, fold, **args)
+    else:
+        yield from Parallel(n_jobs=cfg.n_jobs, backend="loky", return_as="generator_unordered")(
+            delayed(execute)(job, data, fold, **args) for job, fold in todo)
+
+
+def _run_jobs(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet, store: Store) -> list[dict]:
+    """Run ``todo`` and write each record as soon as its job finishes (so a killed run keeps
+    every finished job)."""
+    test_index = {job.key: fold.test for job, fold in todo}
+    records = []
+    for rec, pred in progress(_results(cfg, todo, data), total=len(todo), desc="jobs"):
+        store.write(rec, pred, test_index[rec["key"]] if pred is not None else None)
+        records.append(rec)
+    return records
 
 
 def load_data(cfg: RunConfig) -> tuple[FeatureSet, dict]:
@@ -210,7 +226,7 @@ def run(cfg: RunConfig) -> RunOutcome:
     done = {j.key: r for j in jobs if (r := store.read(j.key)) is not None and r["status"] == "ok"}
     todo = [(j, by_index[j.fold]) for j in jobs if j.key not in done]
     _write_manifest(out, cfg, options, jobs)
-    for rec in _run_jobs(cfg, todo, data, out) if todo else []:
+    for rec in _run_jobs(cfg, todo, data, store) if todo else []:
         done[rec["key"]] = rec
     records = [done[j.key] for j in jobs]
     results = records_frame(records)

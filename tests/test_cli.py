@@ -1,0 +1,114 @@
+"""The command line as a user drives it (subprocesses from the repository root)."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "BENCHMARK_QUIET": "1"}
+
+
+def cli(*args, check=True, env=None):
+    p = subprocess.run([sys.executable, "-m", "benchmark", *map(str, args)], cwd=ROOT,
+                       capture_output=True, text=True, env=env or ENV, timeout=600)
+    if check and p.returncode != 0:
+        raise AssertionError(f"exit {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "smoke"
+    p = cli("run", "--methods", "prior,aa-knn", "--preset", "smoke", "--out", out)
+    assert "Average Rank" in p.stdout and "AA-KNN" in p.stdout
+    return out
+
+
+def test_unknown_names_list_valid_ones():
+    p = cli("run", "--methods", "nope", check=False)
+    assert p.returncode == 2 and "unknown method 'nope'" in p.stderr and "aa-knn" in p.stderr
+    p = cli("run", "--dataset", "nope", "--methods", "prior", check=False)
+    assert p.returncode == 2 and "synthetic" in p.stderr
+    p = cli("run", "--protocol", "nope", "--methods", "prior", check=False)
+    assert p.returncode == 2 and "loso" in p.stderr
+
+
+def test_list_commands():
+    assert "aa-knn" in cli("list", "methods").stdout
+    assert "synthetic-wesad" in cli("list", "datasets").stdout
+    assert "subject-dependent" in cli("list", "protocols").stdout
+
+
+def test_check_passes_on_itself_and_fails_on_regression(smoke_run, tmp_path):
+    base = tmp_path / "baseline.json"
+    cli("check", smoke_run, "--baseline", base, "--update")
+    assert cli("check", smoke_run, "--baseline", base).returncode == 0
+    payload = json.loads(base.read_text())
+    table = next(iter(payload["tables"].values()))
+    table["AA-KNN"]["kl"] -= 0.05  # the baseline was better: the run now regresses
+    base.write_text(json.dumps(payload))
+    p = cli("check", smoke_run, "--baseline", base, check=False)
+    assert p.returncode == 1 and "REGRESSION" in p.stderr and "AA-KNN | kl" in p.stderr
+
+
+def test_report_refuses_incomplete_unless_allowed(smoke_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(smoke_run, run)
+    next((run / "records").glob("*.json")).unlink()
+    p = cli("report", run, check=False)
+    assert p.returncode == 2 and "--allow-incomplete" in p.stderr
+    p = cli("report", run, "--allow-incomplete")
+    assert "INCOMPLETE" in p.stdout
+
+
+def test_entry_point_plugin_is_registered(tmp_path):
+    (tmp_path / "myplugin.py").write_text(
+        "from methods.prior import Prior\n"
+        "class Uniform(Prior):\n"
+        "    '''Uniform distribution plugin used by the tests.'''\n"
+        "    def fit(self, train, val=None):\n"
+        "        import numpy as np\n"
+        "        self.mean_ = np.full(train.n_emotions, 1 / train.n_emotions)\n"
+        "        return self\n")
+    dist = tmp_path / "myplugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myplugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[mixed_emotion_benchmark.methods]\nuniform = myplugin:Uniform\n")
+    env = {**ENV, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
+    assert "uniform" in cli("list", "methods", env=env).stdout
+
+
+def test_killed_run_resumes_to_identical_tables(tmp_path):
+    """Fault injection: SIGKILL at random moments, resume, compare with an uninterrupted run."""
+    args = ["run", "--methods", "prior,aa-knn", "--preset", "smoke", "--protocol", "loso",
+            "--dataset-option", "n_subjects=8"]
+    ref = tmp_path / "ref"
+    cli(*args, "--out", ref)
+    rng = random.Random(0)
+    for trial in range(3):
+        out = tmp_path / f"killed{trial}"
+        for _ in range(2):
+            p = subprocess.Popen([sys.executable, "-m", "benchmark", *args, "--out", str(out)],
+                                 cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.5, 4.0))
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+        cli(*args, "--out", out)
+        records = list((out / "records").glob("*"))
+        assert all(r.suffix == ".json" for r in records), "half-written record left behind"
+        assert len(records) == 16
+        a = pd.read_csv(ref / "results.csv").drop(columns=["fit_seconds", "predict_seconds"])
+        b = pd.read_csv(out / "results.csv").drop(columns=["fit_seconds", "predict_seconds"])
+        pd.testing.assert_frame_equal(a, b)
+        assert (ref / "table.md").read_text().split("Time per")[0] == (out / "table.md").read_text().split("Time per")[0]

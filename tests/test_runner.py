@@ -1,0 +1,135 @@
+"""Runner: records, resume, failure isolation, determinism across backends."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark import registry
+from benchmark.registry import MethodSpec, parse_methods
+from benchmark.runner import RunConfig, load_run, run
+from methods.base import BaseMethod
+
+
+class _Broken(BaseMethod):
+    """Test double: raises, returns garbage, or sleeps, depending on ``mode``."""
+
+    family = "reference"
+
+    def __init__(self, mode="raise", random_state=None):
+        self.mode = mode
+        self.random_state = random_state
+
+    def fit(self, train, val=None):
+        if self.mode == "raise":
+            raise RuntimeError("boom in fit")
+        if self.mode == "sleep":
+            time.sleep(5)
+        return self
+
+    def predict(self, data):
+        return np.full((len(data), data.n_emotions), 0.5)  # rows sum to 5, not 1
+
+
+@pytest.fixture
+def broken(monkeypatch):
+    monkeypatch.setitem(registry._REGISTRY, "broken", _Broken)
+    _Broken.name, _Broken.display = "broken", "Broken"
+    return _Broken
+
+
+def _cfg(tmp_path, methods="prior,aa-knn", **kw):
+    return RunConfig(methods=parse_methods(methods), preset="smoke", out=tmp_path / "run", **kw)
+
+
+def test_run_writes_records_results_and_resumes(tmp_path):
+    first = run(_cfg(tmp_path))
+    assert first.computed == 8 and (first.results["status"] == "ok").all()
+    res = pd.read_csv(tmp_path / "run" / "results.csv")
+    for col in ["dataset", "protocol", "fold", "subject", "method", "variant", "seed", "status",
+                "n_train", "n_test", "fit_seconds", "predict_seconds", "chebyshev", "clark",
+                "canberra", "kl", "cosine", "intersection"]:
+        assert col in res.columns
+    rec = json.loads(next((tmp_path / "run" / "records").glob("*.json")).read_text())
+    assert {"git_commit", "versions", "host"} <= set(rec["provenance"]) and rec["started"] and rec["finished"]
+    again = run(_cfg(tmp_path))
+    assert again.computed == 0
+    pd.testing.assert_frame_equal(again.results, first.results)
+
+
+def test_adding_a_method_runs_only_its_jobs(tmp_path):
+    run(_cfg(tmp_path, methods="prior"))
+    out = run(_cfg(tmp_path, methods="prior,aa-knn"))
+    assert out.computed == 4 and len(out.results) == 8
+
+
+def test_failures_are_isolated_and_recorded(tmp_path, broken):
+    cfg = _cfg(tmp_path, methods="prior")
+    cfg.methods.append(MethodSpec("broken"))
+    out = run(cfg)
+    assert (out.results.query("method == 'prior'")["status"] == "ok").all()
+    bad = out.results.query("method == 'broken'")
+    assert (bad["status"] == "failed").all() and bad["error"].str.contains("boom in fit").all()
+    cfg.methods[-1] = MethodSpec("broken", params={"mode": "garbage"})
+    out = run(cfg)
+    bad = out.results.query("method == 'broken'")
+    assert (bad["status"] == "invalid").all() and bad["error"].str.contains("sum to 1").all()
+
+
+def test_time_limit_records_timeout(tmp_path, broken):
+    cfg = _cfg(tmp_path, methods="prior", time_limit=0.3)
+    cfg.methods.append(MethodSpec("broken", params={"mode": "sleep"}))
+    t0 = time.perf_counter()
+    out = run(cfg)
+    assert time.perf_counter() - t0 < 20
+    assert (out.results.query("method == 'broken'")["status"] == "timeout").all()
+
+
+def test_truncated_record_is_detected_and_rerun(tmp_path):
+    run(_cfg(tmp_path))
+    victim = sorted((tmp_path / "run" / "records").glob("*.json"))[0]
+    victim.write_text(victim.read_text()[:40])
+    out = run(_cfg(tmp_path))
+    assert out.computed == 1 and out.invalid_records == [str(victim)]
+    assert json.loads(victim.read_text())["status"] == "ok"
+
+
+def test_same_metrics_for_one_and_two_workers(tmp_path):
+    a = run(_cfg(tmp_path / "a", methods="aa-knn"))
+    b = run(_cfg(tmp_path / "b", methods="aa-knn", n_jobs=2))
+    cols = ["fold", "kl", "cosine", "chebyshev"]
+    pd.testing.assert_frame_equal(a.results[cols].sort_values("fold").reset_index(drop=True),
+                                  b.results[cols].sort_values("fold").reset_index(drop=True))
+
+
+def test_dask_local_cluster_same_metrics(tmp_path):
+    a = run(_cfg(tmp_path / "a", methods="aa-knn"))
+    b = run(_cfg(tmp_path / "b", methods="aa-knn", dask_local=2))
+    cols = ["fold", "kl", "cosine"]
+    pd.testing.assert_frame_equal(a.results[cols].sort_values("fold").reset_index(drop=True),
+                                  b.results[cols].sort_values("fold").reset_index(drop=True))
+
+
+def test_load_run_reports_missing(tmp_path):
+    run(_cfg(tmp_path))
+    victim = sorted((tmp_path / "run" / "records").glob("*.json"))[0]
+    victim.unlink()
+    manifest, records, missing = load_run(tmp_path / "run")
+    assert len(records) == 7 and missing == [victim.stem]
+
+
+def test_job_keys_change_with_config(tmp_path):
+    from benchmark.runner import load_data, plan
+    from protocols import get_splitter
+
+    cfg = _cfg(tmp_path, methods="aa-knn")
+    data, opts = load_data(cfg)
+    folds = get_splitter("subject-dependent")(data.meta)
+    base = {j.key for j in plan(cfg, data, folds, opts)}
+    cfg.methods = [MethodSpec("aa-knn", params={"k": 5})]
+    assert base.isdisjoint({j.key for j in plan(cfg, data, folds, opts)})
+    cfg.methods, cfg.seeds = [MethodSpec("aa-knn")], (1,)
+    assert base.isdisjoint({j.key for j in plan(cfg, data, folds, opts)})
