@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
+    from protocols.experiments import EXPERIMENTS, run_experiment
+
     from .registry import parse_methods
     from .reporting import render_run
     from .runner import RunConfig, run
@@ -82,15 +84,28 @@ def cmd_run(args) -> int:
                     protocol_options=protocol_options, time_limit=args.time_limit,
                     scheduler=args.scheduler, dask_local=args.dask_local)
     t0 = time.perf_counter()
-    outcome = run(cfg)
+    if args.protocol in EXPERIMENTS:
+        explicit = None if args.methods == "all" else cfg.methods
+        outcomes = [o for _, o in run_experiment(args.protocol, cfg, explicit)]
+    else:
+        outcomes = [run(cfg)]
     wall = time.perf_counter() - t0
-    print(render_run(outcome.out))
+    status = 0
+    for outcome in outcomes:
+        print(render_run(outcome.out))
+        status = max(status, _summarise_outcome(outcome))
+    print(f"wall time {wall:.1f} s")
+    return status
+
+
+def _summarise_outcome(outcome) -> int:
+    """Print timings and failures of one run; 1 if any job did not finish."""
     res = outcome.results
     times = res.groupby("label", sort=False)[["fit_seconds", "predict_seconds"]].sum()
     print("Time per method (s, summed over jobs): " +
           ", ".join(f"{k} {v.fit_seconds + v.predict_seconds:.1f}" for k, v in times.iterrows()))
     print(f"{len(res)} jobs ({outcome.computed} computed, {len(res) - outcome.computed} cached) "
-          f"in {wall:.1f} s -> {outcome.out}")
+          f"-> {outcome.out}")
     for path in outcome.invalid_records:
         print(f"re-ran job with an invalid record: {path}")
     if len(outcome.failed):
@@ -116,16 +131,20 @@ def cmd_list(args) -> int:
             print(f"{name:18s} {doc}")
     else:
         from protocols import available_protocols
+        from protocols.experiments import EXPERIMENTS
 
-        for name, doc in available_protocols().items():
+        for name, doc in {**available_protocols(), **EXPERIMENTS}.items():
             print(f"{name:20s} {doc}")
     return 0
 
 
 def cmd_report(args) -> int:
+    from protocols.experiments import experiment_parts
+
     from .reporting import render_run
 
-    print(render_run(args.run_dir, tuple(args.format.split(",")), args.allow_incomplete))
+    for part in experiment_parts(args.run_dir) or [args.run_dir]:
+        print(render_run(part, tuple(args.format.split(",")), args.allow_incomplete))
     return 0
 
 

@@ -81,6 +81,7 @@ class MethodSpec:
     name: str
     variant: str = ""
     params: dict = field(default_factory=dict, hash=False)
+    title: str = ""  # column title override, e.g. "MPCL (K=50)" in a hyper-parameter sweep
 
     @property
     def label(self) -> str:
@@ -88,7 +89,9 @@ class MethodSpec:
 
     @property
     def display(self) -> str:
-        """Column title: the method's display name, plus the variant."""
+        """Column title: the override, else the method's display name plus the variant."""
+        if self.title:
+            return self.title
         return f"{self.cls.display} {self.variant}" if self.variant else self.cls.display
 
     @property

@@ -47,7 +47,8 @@ def build_table(results: pd.DataFrame, title: str) -> Table:
     ok_cols = [c for c in columns if c in set(summary["label"])]
     means = summary.pivot(index="metric", columns="label", values="mean").reindex(index=list(METRICS))
     means = means.reindex(columns=ok_cols)
-    ranks = rank_table(means) if ok_cols else pd.DataFrame()
+    # Rank the values as printed (4 decimals), so ties in the table are ties in the ranks.
+    ranks = rank_table(means.round(4)) if ok_cols else pd.DataFrame()
     return Table(title, columns, families, means, ranks, summary, notes)
 
 
