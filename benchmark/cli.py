@@ -2,6 +2,7 @@
 
     python -m benchmark run [--methods all|a,b] [--dataset synthetic] [--protocol subject-dependent]
                             [--preset smoke|quick|paper] [--seeds 0] [--n-jobs 1] [--out runs/NAME]
+    python -m benchmark prepare --dataset NAME --data-root PATH [--n-jobs N]
     python -m benchmark list methods|datasets|protocols
     python -m benchmark report RUN_DIR [--format md,tex] [--allow-incomplete]
     python -m benchmark check RUN_DIR --baseline FILE [--update]
@@ -52,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://HOST:8786")
     r.add_argument("--dask-local", type=int, default=0, metavar="N", help="start a local Dask cluster of N workers")
 
+    pr = sub.add_parser("prepare", help="extract and cache a real dataset's features")
+    pr.add_argument("--dataset", required=True)
+    pr.add_argument("--data-root", default=None, help="root of the dataset (or MIXED_EMOTION_DATA)")
+    pr.add_argument("--n-jobs", type=int, default=1, help="subjects extracted in parallel")
+    pr.add_argument("--dataset-option", action="append", metavar="KEY=VALUE", help="loader option")
+
     ls = sub.add_parser("list", help="list registered methods, datasets or protocols")
     ls.add_argument("what", choices=["methods", "datasets", "protocols"])
 
@@ -59,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--format", default="md,tex")
     rep.add_argument("--allow-incomplete", action="store_true")
+    rep.add_argument("--figures", action="store_true", help="write figures (PNG + PDF) under RUN_DIR/figures")
+    rep.add_argument("--html", action="store_true", help="write a self-contained RUN_DIR/report.html")
+    rep.add_argument("--compare-paper", action="store_true",
+                     help="put the paper's published values beside ours (dmer and wesad runs only)")
 
     c = sub.add_parser("check", help="compare a run's metrics with a committed baseline")
     c.add_argument("run_dir", type=Path)
@@ -71,7 +82,7 @@ def cmd_run(args) -> int:
     from protocols.experiments import EXPERIMENTS, run_experiment
 
     from .registry import parse_methods
-    from .reporting import render_run
+    from .reporting import render_any, render_run
     from .runner import RunConfig, run
 
     dataset_options = _parse_kv(args.dataset_option)
@@ -87,13 +98,12 @@ def cmd_run(args) -> int:
     if args.protocol in EXPERIMENTS:
         explicit = None if args.methods == "all" else cfg.methods
         outcomes = [o for _, o in run_experiment(args.protocol, cfg, explicit)]
+        print(render_any(cfg.resolved_out()))
     else:
         outcomes = [run(cfg)]
+        print(render_run(outcomes[0].out))
     wall = time.perf_counter() - t0
-    status = 0
-    for outcome in outcomes:
-        print(render_run(outcome.out))
-        status = max(status, _summarise_outcome(outcome))
+    status = max(_summarise_outcome(o) for o in outcomes)
     print(f"wall time {wall:.1f} s")
     return status
 
@@ -114,6 +124,13 @@ def _summarise_outcome(outcome) -> int:
             print(f"  {label}: {len(grp)} job(s) {status}, e.g. fold {grp['fold'].iloc[0]}: "
                   f"{grp['error'].iloc[0][:300]}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    from .prepare import prepare, summary
+
+    print(summary(prepare(args.dataset, args.data_root, args.n_jobs, **_parse_kv(args.dataset_option))))
     return 0
 
 
@@ -139,12 +156,11 @@ def cmd_list(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from protocols.experiments import experiment_parts
+    from .reporting import render_any
 
-    from .reporting import render_run
-
-    for part in experiment_parts(args.run_dir) or [args.run_dir]:
-        print(render_run(part, tuple(args.format.split(",")), args.allow_incomplete))
+    print(render_any(args.run_dir, formats=tuple(args.format.split(",")),
+                     allow_incomplete=args.allow_incomplete, with_figures=args.figures,
+                     html=args.html, compare_paper=args.compare_paper))
     return 0
 
 
@@ -177,7 +193,9 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "list": cmd_list, "report": cmd_report, "check": cmd_check}[args.command](args)
+        commands = {"run": cmd_run, "prepare": cmd_prepare, "list": cmd_list, "report": cmd_report,
+                    "check": cmd_check}
+        return commands[args.command](args)
     except KeyError as exc:  # unknown method / dataset / protocol: the message lists valid names
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
@@ -185,7 +203,7 @@ def main(argv=None) -> int:
         from datasets.base import DataError
         from .reporting import IncompleteRunError
 
-        if isinstance(exc, (DataError, IncompleteRunError, FileNotFoundError)):
+        if isinstance(exc, (DataError, IncompleteRunError, FileNotFoundError, ValueError)):
             print(f"error: {exc}", file=sys.stderr)
             return 2
         raise

@@ -91,7 +91,7 @@ class TorchMethod(BaseMethod):
             x[m] = torch.as_tensor((arr[idx] - mean) / std, dtype=torch.float32, device=dev)
         subj = data.meta["subject"].to_numpy()[idx]
         codes = np.array([self.subject_codes_.get(s, -1) for s in subj])
-        return Batch(x=x, y=torch.as_tensor(data.labels[idx], dtype=torch.float32, device=dev),
+        return Batch(x=x, y=torch.tensor(data.labels[idx], dtype=torch.float32, device=dev),
                      subject=torch.as_tensor(codes, dtype=torch.long, device=dev),
                      progress=progress_frac)
 
@@ -120,7 +120,7 @@ class TorchMethod(BaseMethod):
                 loss = self.loss(self.network_(batch), batch)
                 loss.backward()
                 opt.step()
-                total += float(loss)
+                total += float(loss.detach())
             if sched is not None:
                 sched.step()
             record = {"epoch": epoch, "train_loss": total}
@@ -151,7 +151,7 @@ class TorchMethod(BaseMethod):
 
     def _val_kl(self, val: FeatureSet) -> float:
         logits = self._logits(val)
-        return float(kl_loss(logits, torch.as_tensor(val.labels, dtype=torch.float32, device=logits.device)))
+        return float(kl_loss(logits, torch.tensor(val.labels, dtype=torch.float32, device=logits.device)))
 
     def predict(self, data: FeatureSet) -> np.ndarray:
         check_is_fitted(self, "network_")

@@ -121,9 +121,7 @@ def run_experiment(name: str, base, methods: list[MethodSpec] | None = None):
     return outcomes
 
 
-def experiment_parts(out: Path) -> list[Path] | None:
-    """The part directories of an experiment run directory, or None for a plain run."""
+def experiment_manifest(out: Path) -> dict | None:
+    """The ``experiment.json`` of an experiment run directory, or None for a plain run."""
     path = Path(out) / "experiment.json"
-    if not path.exists():
-        return None
-    return [Path(out) / p for p in json.loads(path.read_text())["parts"]]
+    return json.loads(path.read_text()) if path.exists() else None

@@ -29,6 +29,7 @@ class Table:
     summary: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     extra_rows: dict[str, dict[str, str]] = field(default_factory=dict)
+    marks: dict[str, dict[str, str]] = field(default_factory=dict)  # metric -> column -> suffix (†)
 
 
 def build_table(results: pd.DataFrame, title: str) -> Table:
@@ -58,7 +59,8 @@ def _cell(table: Table, metric: str, col: str, bold: tuple[str, str]) -> str:
     v = table.means.at[metric, col]
     r = int(table.ranks.at[metric, col])
     text = f"{v:.4f} ({r})"
-    return f"{bold[0]}{text}{bold[1]}" if r == 1 else text
+    text = f"{bold[0]}{text}{bold[1]}" if r == 1 else text
+    return text + table.marks.get(metric, {}).get(col, "")
 
 
 def _avg_cell(table: Table, col: str, bold: tuple[str, str]) -> str:
@@ -96,15 +98,19 @@ def _spread_markdown(table: Table) -> str:
         return ""
     lines = ["| Method | " + " | ".join(METRIC_TITLES[m] for m in METRICS) + " |",
              "|---|" + "---|" * len(METRICS)]
+    seeds = bool((s["seed_std"] > 0).any())
     for col in table.means.columns:
         cells = []
         for m in METRICS:
             r = s[(s["label"] == col) & (s["metric"] == m)].iloc[0]
-            cells.append(f"{r['mean']:.4f} ± {r['std']:.4f} [±{r['ci95']:.4f}]")
+            seed = f"; seed sd {r['seed_std']:.4f}" if seeds else ""
+            cells.append(f"{r['mean']:.4f} ± {r['std']:.4f} [±{r['ci95']:.4f}]{seed}")
         lines.append(f"| {col} | " + " | ".join(cells) + " |")
     n = int(s["n_blocks"].max())
+    seed_note = (" Seed sd: std over seeds of the seed-wise means (seed variance, apart from "
+                 "subject variance).") if seeds else ""
     return ("Spread: mean ± std over blocks [95% CI half-width, t-distribution], "
-            f"n = {n} blocks.\n\n" + "\n".join(lines))
+            f"n = {n} blocks.{seed_note}\n\n" + "\n".join(lines))
 
 
 def _tex(text: str) -> str:

@@ -1,0 +1,24 @@
+"""``python -m benchmark prepare``: extract and cache a real dataset's features once.
+
+Runs the dataset's loader, which extracts every subject's features in parallel (joblib,
+``n_jobs``) behind a progress bar and stores them in the per-subject feature cache
+(:mod:`datasets.cache`); later ``run`` commands with the same data and options read the cache.
+"""
+from __future__ import annotations
+
+from datasets import load_dataset
+from datasets.base import FeatureSet
+
+
+def prepare(dataset: str, data_root: str | None = None, n_jobs: int = 1, **options) -> FeatureSet:
+    """Load ``dataset`` from ``data_root`` with ``n_jobs`` parallel subjects, filling the cache."""
+    if data_root is not None:
+        options["data_root"] = data_root
+    return load_dataset(dataset, n_jobs=n_jobs, **options)
+
+
+def summary(data: FeatureSet) -> str:
+    """One line per modality plus the sample and subject counts."""
+    mods = ", ".join(f"{m} {tuple(x.shape[1:])} ({data.roles[m]})" for m, x in data.modalities.items())
+    return (f"{data.name}: {len(data)} windows, {data.meta['subject'].nunique()} subjects, "
+            f"{data.n_emotions} emotions; {mods}")

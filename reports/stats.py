@@ -1,0 +1,194 @@
+"""Significance of the differences in a table: Friedman over blocks, then Wilcoxon vs the best.
+
+The procedure follows Demšar (2006, JMLR 7) for comparing several methods over several data
+sets, with the *blocks* of a run (subjects for subject-dependent and LOSO runs, folds for k-fold
+CV; folds and seeds are first averaged inside a block, as in the tables) playing the data sets:
+
+1. per metric, the Friedman test (``scipy.stats.friedmanchisquare``) over the blocks on which every
+   method finished; with two methods there is no omnibus step;
+2. if it rejects at ``alpha`` (or with two methods), a two-sided Wilcoxon signed-rank test
+   (``scipy.stats.wilcoxon``) of every other method against the best one (the best mean, as in
+   the table's bold cell), the k − 1 p-values Holm-corrected (``statsmodels``' ``multipletests``);
+   Holm over the k − 1 comparisons with a control is Demšar's recommendation, less conservative
+   than correcting all k(k − 1)/2 pairs;
+3. a method is *not significantly worse than the best* (a † in the table) when the Friedman test
+   does not reject, or its corrected p-value is ≥ ``alpha``.
+
+The best is taken on the blocks every method finished, which is the table's bold column unless
+some jobs failed.
+
+A test that cannot reach significance is not run: with n blocks the smallest two-sided exact
+Wilcoxon p-value is 2 / 2ⁿ, so n ≤ 5 blocks can never reject at α = 0.05; the result then says
+so in its ``note`` and marks nothing. The critical-difference diagram uses scikit-posthocs, with the
+all-pairs Wilcoxon–Holm matrix (``posthoc_wilcoxon``) for the bars joining methods that do not differ.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from .metrics import HIGHER_IS_BETTER, METRICS
+from .ranking import block_means
+from .tables import METRIC_TITLES, Table
+
+ALPHA = 0.05
+DAGGER = "†"
+
+
+@dataclass
+class MetricTest:
+    """The outcome of the procedure for one metric.
+
+    ``pvalues`` are the Holm-corrected Wilcoxon p-values of each other method against ``best``
+    (empty when no test was run); ``not_worse`` lists the methods (never ``best`` itself) that
+    are not significantly worse than the best; ``note`` says why nothing was tested, if so.
+    """
+
+    metric: str
+    methods: list[str]
+    n_blocks: int
+    best: str | None = None
+    friedman_stat: float = float("nan")
+    friedman_p: float = float("nan")
+    pvalues: dict[str, float] = field(default_factory=dict)
+    not_worse: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def tested(self) -> bool:
+        return not self.note
+
+
+def block_matrix(results: pd.DataFrame, metric: str, column: str = "label") -> pd.DataFrame:
+    """Blocks × methods matrix of one metric, keeping only blocks on which every method finished.
+
+    ``results`` is a ``records_frame`` of one table (one dataset and protocol); cells are means
+    over the folds and seeds of a block, as in :func:`reports.ranking.block_means`.
+    """
+    means = block_means(results, [column])
+    wide = means.pivot(index="block", columns=column, values=metric)
+    order = [c for c in dict.fromkeys(results[column]) if c in wide.columns]
+    return wide.reindex(columns=order).dropna(axis=0, how="any")
+
+
+def _min_wilcoxon_p(n_blocks: int) -> float:
+    """Smallest two-sided exact Wilcoxon signed-rank p-value attainable with ``n_blocks`` pairs."""
+    return 2.0 / 2.0 ** n_blocks if n_blocks else 1.0
+
+
+def _wilcoxon_p(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value; 1 when the two columns are identical."""
+    if np.allclose(a, b, rtol=0, atol=1e-15):
+        return 1.0
+    return float(stats.wilcoxon(a, b).pvalue)
+
+
+def _friedman(blocks: pd.DataFrame) -> tuple[float, float]:
+    """Friedman statistic and p-value; (0, 1) when every block ties all methods (scipy's
+    statistic is 0/0 there)."""
+    if np.ptp(blocks.to_numpy(), axis=1).max() == 0:
+        return 0.0, 1.0
+    res = stats.friedmanchisquare(*(blocks[m].to_numpy() for m in blocks.columns))
+    return float(res.statistic), float(res.pvalue)
+
+
+def metric_test(blocks: pd.DataFrame, metric: str, alpha: float = ALPHA) -> MetricTest:
+    """Run the procedure on one blocks × methods matrix (see the module docstring)."""
+    methods, n = list(blocks.columns), len(blocks)
+    out = MetricTest(metric, methods, n)
+    if len(methods) < 2:
+        out.note = f"{len(methods)} method(s) with complete blocks: nothing to compare"
+        return out
+    if _min_wilcoxon_p(n) >= alpha:
+        out.note = (f"only {n} complete blocks: the smallest two-sided Wilcoxon p-value, "
+                    f"2/2^{n} = {_min_wilcoxon_p(n):.3g}, cannot be below α = {alpha}")
+        return out
+    means = blocks.mean(axis=0)
+    out.best = str(means.idxmax() if HIGHER_IS_BETTER[metric] else means.idxmin())
+    others = [m for m in methods if m != out.best]
+    if len(methods) > 2:
+        out.friedman_stat, out.friedman_p = _friedman(blocks)
+    raw = [_wilcoxon_p(blocks[m].to_numpy(), blocks[out.best].to_numpy()) for m in others]
+    adjusted = multipletests(raw, alpha=alpha, method="holm")[1]
+    out.pvalues = dict(zip(others, map(float, adjusted)))
+    omnibus_rejects = len(methods) == 2 or out.friedman_p < alpha
+    out.not_worse = [m for m in others if not omnibus_rejects or out.pvalues[m] >= alpha]
+    return out
+
+
+def table_tests(results: pd.DataFrame, alpha: float = ALPHA,
+                column: str = "label") -> dict[str, MetricTest]:
+    """:func:`metric_test` for every metric of one table's ``records_frame`` rows."""
+    return {m: metric_test(block_matrix(results, m, column), m, alpha) for m in METRICS}
+
+
+def footnote(tests: dict[str, MetricTest], alpha: float = ALPHA) -> str:
+    """The sentence stating the test and α under a table (and why any metric was not tested)."""
+    n = max((t.n_blocks for t in tests.values()), default=0)
+    procedure = (f"Friedman test over {n} blocks (subjects; folds for k-fold CV), then two-sided "
+                 "Wilcoxon signed-rank tests against the best method with Holm correction")
+    untested = {t.note: [m for m, u in tests.items() if u.note == t.note] for t in tests.values() if t.note}
+    if len(untested) == 1 and all(t.note for t in tests.values()):
+        return f"Significance ({procedure}, α = {alpha}) not tested: {next(iter(untested))}."
+    text = f"{DAGGER}: not significantly worse than the best (bold): {procedure}, α = {alpha}."
+    return " ".join([text, *(f"Not tested for {', '.join(METRIC_TITLES[m] for m in ms)}: {note}."
+                             for note, ms in untested.items())])
+
+
+def significance_marks(tests: dict[str, MetricTest]) -> dict[str, dict[str, str]]:
+    """{metric: {column label: "†"}} for every method not significantly worse than the best."""
+    return {m: {c: DAGGER for c in t.not_worse} for m, t in tests.items() if t.not_worse}
+
+
+def annotate_table(table: Table, tests: dict[str, MetricTest], alpha: float = ALPHA) -> Table:
+    """Attach the † marks (``table.marks``, {metric: {column: suffix}}) and the footnote.
+
+    The table renderers append ``table.marks[metric][column]`` to a metric cell; returns
+    ``table`` (modified in place) for chaining.
+    """
+    table.marks = significance_marks(tests)
+    table.notes.append(footnote(tests, alpha))
+    return table
+
+
+def average_ranks(blocks: pd.DataFrame, metric: str) -> pd.Series:
+    """Mean over blocks of each method's within-block rank (1 = best; ties get the mean rank)."""
+    ranks = blocks.rank(axis=1, ascending=not HIGHER_IS_BETTER[metric], method="average")
+    return ranks.mean(axis=0)
+
+
+def pairwise_pvalues(blocks: pd.DataFrame) -> pd.DataFrame:
+    """All-pairs Wilcoxon signed-rank p-values, Holm-corrected over all pairs (scikit-posthocs)."""
+    import scikit_posthocs as sp
+
+    long = blocks.reset_index(drop=True).melt(var_name="method", value_name="value")
+    long["block"] = np.tile(np.arange(len(blocks)), blocks.shape[1])
+    return sp.posthoc_wilcoxon(long, val_col="value", group_col="method", p_adjust="holm",
+                               sort=False).reindex(index=blocks.columns, columns=blocks.columns)
+
+
+def cd_diagram(blocks: pd.DataFrame, metric: str, path: Path, alpha: float = ALPHA) -> list[Path]:
+    """Critical-difference diagram (average ranks; bars join methods that do not differ).
+
+    Writes ``path`` with suffixes .png and .pdf and returns both paths; returns [] (draws
+    nothing) with fewer than two methods or two blocks, where ranks mean nothing.
+    """
+    import scikit_posthocs as sp
+
+    from .figures import plt, save_figure
+
+    if blocks.shape[1] < 2 or len(blocks) < 2:
+        return []
+    ranks = average_ranks(blocks, metric)
+    sig = pairwise_pvalues(blocks).fillna(1.0)
+    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.3 * len(ranks)))
+    sp.critical_difference_diagram(ranks, sig, alpha=alpha, ax=ax)
+    ax.set_title(f"{METRIC_TITLES[metric]}: average rank over {len(blocks)} blocks "
+                 f"(Wilcoxon–Holm, α = {alpha})", fontsize=9)
+    return save_figure(fig, Path(path))
+
