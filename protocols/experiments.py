@@ -101,9 +101,13 @@ EXPERIMENTS = {
 }
 
 
-def run_experiment(name: str, base, methods: list[MethodSpec] | None = None):
+def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
+                   mpcl_params: dict | None = None):
     """Run every part of experiment ``name`` with the settings of ``base`` (a RunConfig);
-    returns [(part, RunOutcome)]. Writes ``experiment.json`` listing the parts."""
+    returns [(part, RunOutcome)]. Writes ``experiment.json`` listing the parts.
+
+    ``mpcl_params`` overrides hyper-parameters of every MPCL column (e.g. a shorter budget).
+    """
     from benchmark.runner import load_data, run
 
     data, _ = load_data(base)
@@ -115,7 +119,9 @@ def run_experiment(name: str, base, methods: list[MethodSpec] | None = None):
     (out / "experiment.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
     outcomes = []
     for part in exp.parts:
-        cfg = replace(base, protocol=part.protocol, methods=part.methods, drops=part.drops,
+        specs = [replace(m, params={**m.params, **(mpcl_params or {})}) if m.name == "mpcl" else m
+                 for m in part.methods]
+        cfg = replace(base, protocol=part.protocol, methods=specs, drops=part.drops,
                       out=out / part.name)
         outcomes.append((part, run(cfg)))
     return outcomes

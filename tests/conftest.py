@@ -12,6 +12,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("BENCHMARK_QUIET", "1")
+# One BLAS/torch thread per test process, as the runner uses per job: on a small machine
+# oversubscribed threads make the torch tests many times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    import torch
+
+    torch.set_num_threads(1)
 
 SHARED_DATA = Path(os.environ.get("MIXED_EMOTION_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

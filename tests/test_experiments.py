@@ -11,6 +11,7 @@ from protocols.experiments import EXPERIMENTS, build, run_experiment
 from reports.tables import METRIC_TITLES
 
 TINY = {"n_subjects": 2, "n_windows": 2}
+BRIEF = {"epochs": 2, "patience": 0}  # these tests check the tables' shape, not MPCL's quality
 
 
 def _columns(md: str) -> list[list[str]]:
@@ -20,7 +21,7 @@ def _columns(md: str) -> list[list[str]]:
 
 def _run(name, tmp_path, methods=None):
     cfg = RunConfig(methods=[], preset="smoke", dataset_options=TINY, protocol=name, out=tmp_path / name)
-    outcomes = run_experiment(name, cfg, methods)
+    outcomes = run_experiment(name, cfg, methods, mpcl_params=BRIEF)
     assert all((o.results["status"] == "ok").all() for _, o in outcomes), [
         o.failed[["label", "error"]].head() for _, o in outcomes]
     md = render_any(cfg.resolved_out())
