@@ -63,6 +63,16 @@ def _ratings(pa: float, na: float, style: tuple[float, float], loadings: np.ndar
     return np.clip(np.rint(raw), 1, 5)
 
 
+def _trial_row(subject: int, trial: int, centre: tuple[float, float], jitter: float,
+               style: tuple[float, float], loadings: np.ndarray, rng: np.random.Generator,
+               **extra) -> dict:
+    """One (subject, trial): the subject's latent affect around the trial's ``centre`` and
+    the PANAS ratings it gives."""
+    pa, na = (float(np.clip(v + jitter * rng.standard_normal(), 0, 1)) for v in centre)
+    return dict(subject=subject, trial=trial, pa=pa, na=na,
+                ratings=_ratings(pa, na, style, loadings, rng), **extra)
+
+
 def _features(z: np.ndarray, subjects: np.ndarray, trials: np.ndarray, spec: dict,
               subject_shift: float, trial_signature: float, rng: np.random.Generator) -> dict:
     """Nonlinear modality features of window latents ``z`` (n, 2)."""
@@ -125,11 +135,8 @@ def make_synthetic(n_subjects: int = 16, n_positive: int = 8, n_negative: int = 
     loadings = rng.uniform(0.6, 1.0, len(PANAS10))
     rows = []
     for s, style in enumerate(_subject_styles(n_subjects, rng)):
-        for c, (kind, (pa, na)) in enumerate(zip(kinds, clip_affect)):
-            pa_s = float(np.clip(pa + 0.1 * rng.standard_normal(), 0, 1))
-            na_s = float(np.clip(na + 0.1 * rng.standard_normal(), 0, 1))
-            rows.append(dict(subject=s, trial=c, kind=kind, pa=pa_s, na=na_s,
-                             ratings=_ratings(pa_s, na_s, style, loadings, rng)))
+        for c, (kind, centre) in enumerate(zip(kinds, clip_affect)):
+            rows.append(_trial_row(s, c, centre, 0.1, style, loadings, rng, kind=kind))
     return _assemble(pd.DataFrame(rows), n_windows, DMER_MODALITIES, "synthetic", drift,
                      subject_shift, trial_signature, rng, extra_meta={"clip_type": "kind"})
 
@@ -144,10 +151,7 @@ def make_synthetic_wesad(n_subjects: int = 15, n_windows: int = 24, seed: int = 
     rows = []
     for s, style in enumerate(_subject_styles(n_subjects, rng)):
         for c, cond in enumerate(WESAD_CONDITIONS):
-            pa, na = WESAD_CONDITION_AFFECT[cond]
-            pa_s = float(np.clip(pa + 0.12 * rng.standard_normal(), 0, 1))
-            na_s = float(np.clip(na + 0.12 * rng.standard_normal(), 0, 1))
-            rows.append(dict(subject=s, trial=c, condition=cond, pa=pa_s, na=na_s,
-                             ratings=_ratings(pa_s, na_s, style, loadings, rng)))
+            rows.append(_trial_row(s, c, WESAD_CONDITION_AFFECT[cond], 0.12, style, loadings, rng,
+                                   condition=cond))
     return _assemble(pd.DataFrame(rows), n_windows, WESAD_MODALITIES, "synthetic-wesad", drift,
                      subject_shift, trial_signature, rng, extra_meta={"condition": "condition"})
