@@ -33,6 +33,9 @@ class BaseMethod(BaseEstimator):
         Variant name -> hyper-parameter overrides, addressed as ``name[variant]``.
     modality_subsets
         Whether the method runs on any non-empty subset of modalities.
+    known_failures
+        Conformance check name -> reason, for checks the method is known to fail (reported
+        as strict expected failures, so a fix shows up as an unexpected pass).
     """
 
     name: ClassVar[str] = ""
@@ -44,6 +47,7 @@ class BaseMethod(BaseEstimator):
     presets: ClassVar[dict[str, dict]] = {}
     variants: ClassVar[dict[str, dict]] = {}
     modality_subsets: ClassVar[bool] = True
+    known_failures: ClassVar[dict[str, str]] = {}
 
     def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "BaseMethod":
         raise NotImplementedError

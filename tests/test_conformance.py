@@ -20,9 +20,22 @@ def _fit(name, split, **params):
 
 
 @pytest.fixture(scope="module")
-def prior_kl(conformance_split):
-    m, test = _fit("prior", conformance_split)
-    return evaluate(test.labels, m.predict(test))["kl"]
+def predictions(conformance_split):
+    """name -> test predictions of a smoke fit with random_state 0 (fitted once per module)."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            m, test = _fit(name, conformance_split)
+            cache[name] = m.predict(test)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def prior_kl(conformance_split, predictions):
+    return evaluate(conformance_split[2].labels, predictions("prior"))["kl"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -32,14 +45,25 @@ def test_metadata(name):
     assert cls.__doc__ and len(cls.__doc__.strip()) > 20, "document the method and its deviations"
 
 
+def _known_failure(request, name: str, check: str) -> None:
+    reason = method_classes()[name].known_failures.get(check)
+    if reason:
+        request.node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_contract_determinism_and_prior(name, conformance_split, prior_kl):
-    m, test = _fit(name, conformance_split)
-    p = check_prediction(m.predict(test), len(test), test.n_emotions)
+def test_contract_and_determinism(name, conformance_split, predictions):
+    test = conformance_split[2]
+    p = check_prediction(predictions(name), len(test), test.n_emotions)
     again, _ = _fit(name, conformance_split)
     np.testing.assert_allclose(again.predict(test), p, atol=1e-6, err_msg="same random_state, different output")
-    if name != "prior":
-        assert evaluate(test.labels, p)["kl"] < prior_kl, f"{name} does not beat the training-mean prior"
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "prior"])
+def test_beats_training_mean_prior(name, conformance_split, predictions, prior_kl, request):
+    _known_failure(request, name, "beats_prior")
+    kl = evaluate(conformance_split[2].labels, predictions(name))["kl"]
+    assert kl < prior_kl, f"{name} KL {kl:.5f} does not beat the training-mean prior ({prior_kl:.5f})"
 
 
 @pytest.mark.parametrize("name", NAMES)

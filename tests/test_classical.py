@@ -1,0 +1,174 @@
+"""The math of the classical LDL baselines on hand-made cases, and each beats the prior on SJAFFE."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from benchmark.registry import MethodSpec
+from datasets import load_dataset
+from datasets.base import FeatureSet
+from methods.cad import cad_loss
+from methods.ldl_lrr import ranking_loss, ranking_targets
+from methods.ldl_utils import project_simplex, stratified_subsample
+from methods.pt_svm import PTSVM, resample_single_labels
+from methods.sa_cpnn import CPNNNet
+from methods.tlr_dl import TLRDL, binarize
+from protocols import get_splitter
+from reports.metrics import evaluate
+from conftest import shared_data
+
+CLASSICAL = ("pt-svm", "sa-cpnn", "ldl-lrr", "tlr-dl", "cad")
+
+
+def _featureset(x, labels, subjects=None):
+    n = len(x)
+    meta = pd.DataFrame({"subject": subjects if subjects is not None else 0,
+                         "trial": np.arange(n), "window": 0})
+    c = labels.shape[1]
+    return FeatureSet({"f": x}, {"f": "primary"}, labels, [f"e{j}" for j in range(c)],
+                      np.ones(c, dtype=int), meta)
+
+
+# ---------------------------------------------------------------- PT-SVM
+def test_resampling_reproduces_label_frequencies():
+    d = np.array([[0.7, 0.2, 0.1], [0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+    inst, lab = resample_single_labels(d, 100_000, np.random.default_rng(0))
+    counts = np.zeros_like(d)
+    np.add.at(counts, (inst, lab), 1)
+    np.testing.assert_allclose(counts.sum(axis=1) / 300_000, 1 / 3, atol=0.005)
+    np.testing.assert_allclose(counts / counts.sum(axis=1, keepdims=True), d, atol=0.01)
+    assert counts[1, 0] == 0, "a label with zero mass is never drawn"
+
+
+def test_pt_svm_gives_zero_to_a_label_never_sampled():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 3))
+    labels = np.zeros((40, 4))
+    labels[:, 0] = (x[:, 0] > 0) * 0.6 + 0.2
+    labels[:, 1] = 1 - labels[:, 0]  # labels 2 and 3 never have mass
+    data = _featureset(x, labels)
+    p = PTSVM(random_state=0).fit(data).predict(data)
+    assert (p[:, 2:] == 0).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert np.corrcoef(p[:, 0], labels[:, 0])[0, 1] > 0.5
+
+
+def test_stratified_subsample_keeps_subject_shares():
+    rng = np.random.default_rng(1)
+    subjects = np.repeat([0, 1, 2, 3], [100, 100, 50, 50])
+    labels = rng.dirichlet(np.ones(4), size=300)
+    data = _featureset(rng.standard_normal((300, 2)), labels, subjects)
+    idx = stratified_subsample(data, 60, np.random.default_rng(0))
+    assert len(idx) == 60 and len(np.unique(idx)) == 60
+    np.testing.assert_array_equal(np.bincount(subjects[idx]), [20, 20, 10, 10])
+    assert len(stratified_subsample(data, None, rng)) == 300
+
+
+# ---------------------------------------------------------------- SA-CPNN
+@pytest.mark.parametrize("encoding", ["onehot", "numeric"])
+def test_cpnn_normalised_and_gradient_matches_finite_differences(encoding):
+    torch.manual_seed(0)
+    net = CPNNNet(n_features=3, n_labels=4, hidden=5, encoding=encoding, init_range=0.5).double()
+    x = torch.randn(6, 3, dtype=torch.float64)
+    d = torch.distributions.Dirichlet(torch.ones(4)).sample((6,)).double()
+    p = torch.softmax(net(x), dim=1)
+    torch.testing.assert_close(p.sum(dim=1), torch.ones(6, dtype=torch.float64))
+
+    def loss():
+        return -(d * torch.log_softmax(net(x), dim=1)).sum()
+
+    net.zero_grad()
+    loss().backward()
+    h = 1e-6
+    for param in net.parameters():
+        flat, grad = param.data.view(-1), param.grad.view(-1)
+        for i in range(flat.numel()):
+            old = flat[i].item()
+            flat[i] = old + h
+            up = loss().item()
+            flat[i] = old - h
+            down = loss().item()
+            flat[i] = old
+            assert abs((up - down) / (2 * h) - grad[i].item()) < 1e-6
+
+
+def test_cpnn_numeric_encoding_feeds_the_label_index():
+    net = CPNNNet(2, 3, 4, "numeric", None)
+    np.testing.assert_array_equal(net.label_code.numpy().ravel(), [1, 2, 3])
+
+
+# ---------------------------------------------------------------- LDL-LRR
+def test_lrr_ranking_term_matches_hand_computation():
+    d = torch.tensor([[0.5, 0.3, 0.2]], dtype=torch.float64)
+    d_hat = torch.tensor([[0.4, 0.4, 0.2]], dtype=torch.float64)
+    p, w = ranking_targets(d)
+    assert p[0, 0, 1] == 1 and p[0, 1, 0] == 0, "any positive gap ranks (PyLDL 0.1.0 needs > 0.5)"
+    # Pairs (0,1) and (1,0): weight 0.2² = 0.04, P̂ = σ(0) = 0.5, loss −log 0.5 each. Pairs with
+    # label 2: gaps 0.2 → P̂ = σ(±20), loss log(1 + e^−20) each, weights 0.09 and 0.01.
+    tiny = np.log1p(np.exp(-20.0))
+    expected = 2 * 0.04 * np.log(2) + 2 * 0.09 * tiny + 2 * 0.01 * tiny
+    assert ranking_loss(d_hat, p, w, scale=100.0).item() == pytest.approx(expected, rel=1e-9)
+
+
+def test_lrr_ties_target_one_half():
+    p, w = ranking_targets(torch.tensor([[0.4, 0.4, 0.2]], dtype=torch.float64))
+    assert p[0, 0, 1] == 0.5 and p[0, 1, 0] == 0.5 and w[0, 0, 1] == 0
+
+
+# ---------------------------------------------------------------- TLR-DL
+def test_tlr_objective_decreases_over_admm_iterations():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((80, 6))
+    labels = np.exp(x[:, :4] @ rng.standard_normal((4, 5)) * 0.5)
+    labels /= labels.sum(axis=1, keepdims=True)
+    m = TLRDL(lam=1e-1, max_iter=60, tol=0, random_state=0).fit(_featureset(x, labels))
+    obj = np.array([h["objective"] for h in m.history_])
+    assert obj[-1] < 0.5 * obj[0]
+    assert (np.diff(obj[5:]) <= 1e-6 * obj[5:-1]).mean() > 0.9, "decreasing once ADMM settles"
+    assert m.history_[-1]["residual"] < 1e-3, "G = AO at convergence"
+
+
+def test_projection_lands_on_the_simplex_at_the_nearest_point():
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal((50, 6)) * 2
+    p = project_simplex(v)
+    assert (p >= 0).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    q = rng.dirichlet(np.ones(6), size=(200, 50))  # other simplex points are never closer
+    assert (np.linalg.norm(v - p, axis=1) <= np.linalg.norm(v - q, axis=2).min(axis=0) + 1e-12).all()
+    np.testing.assert_allclose(project_simplex(np.array([[0.2, 0.3, 0.5]])), [[0.2, 0.3, 0.5]])
+    floored = project_simplex(v, floor=0.01)
+    assert floored.min() >= 0.01 - 1e-12
+    np.testing.assert_allclose(floored.sum(axis=1), 1.0)
+
+
+def test_binarize_threshold_and_topk():
+    d = np.array([[0.1, 0.5, 0.3, 0.1], [0.3, 0.3, 0.2, 0.2]])
+    np.testing.assert_array_equal(binarize(d, "threshold"), [[0, 1, 0, 0], [1, 1, 0, 0]])
+    np.testing.assert_array_equal(binarize(d, "topk"), [[0, 1, 1, 0], [1, 1, 0, 0]])
+
+
+# ---------------------------------------------------------------- CAD
+def test_cad_loss_matches_hand_computation():
+    d = torch.tensor([[0.2, 0.3, 0.5]])
+    p = torch.tensor([[0.5, 0.3, 0.2]])
+    # F = (0.2, 0.5, 1), F̂ = (0.5, 0.8, 1): |ΔF| = (0.3, 0.3, 0).
+    assert cad_loss(p, d, "emd").item() == pytest.approx(0.6)
+    # Σ_i (1/i) Σ_{j≤i} |ΔF_j| = 0.3 + 0.6/2 + 0.6/3
+    assert cad_loss(p, d, "harmonic").item() == pytest.approx(0.8)
+    assert cad_loss(d, d, "harmonic").item() == 0
+
+
+# ---------------------------------------------------------------- real data
+def test_every_classical_method_beats_prior_on_sjaffe():
+    data = load_dataset("ldl:SJAFFE", data_root=shared_data("ldl"))
+    folds = get_splitter("kfold")(data.meta, seed=0, n_splits=10)[:3]
+    kl = {name: [] for name in ("prior", *CLASSICAL)}
+    for f in folds:
+        train, val, test = data.subset(f.train), data.subset(f.val), data.subset(f.test)
+        for name in kl:
+            m = MethodSpec(name).build("smoke", random_state=0).fit(train, val)
+            kl[name].append(evaluate(test.labels, m.predict(test))["kl"])
+    means = {k: float(np.mean(v)) for k, v in kl.items()}
+    for name in CLASSICAL:
+        assert means[name] < means["prior"], means
