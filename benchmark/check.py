@@ -45,4 +45,4 @@ def compare(current: dict, baseline: dict) -> tuple[list[str], list[str]]:
 
 def write_baseline(current: dict, path: Path, tolerance: dict | None = None) -> None:
     payload = {"tolerance": tolerance or DEFAULT_TOLERANCE, "tables": current}
-    Path(path).write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    Path(path).write_text(json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n")

@@ -78,7 +78,7 @@ class LDLLRR(BaseMethod):
         gen = torch.Generator().manual_seed(seed)
         self.features_ = ConcatFeatures().fit(train)
         x = torch.as_tensor(self.features_.transform(train), dtype=torch.float64)
-        d = torch.as_tensor(train.labels, dtype=torch.float64)
+        d = torch.tensor(train.labels, dtype=torch.float64)  # a copy: FeatureSet arrays are read-only
         p, w = ranking_targets(d)
         model = torch.nn.Linear(x.shape[1], d.shape[1]).double()
         with torch.no_grad():

@@ -2,6 +2,8 @@
 with probability outputs."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.svm import SVC
@@ -102,8 +104,13 @@ class PTSVM(BaseMethod):
             return self
         self.gamma_ = 1.0 / self.x_.shape[1] if self.gamma == "auto" else float(self.gamma)
         gram = rbf_kernel(self.x_, gamma=self.gamma_)[np.ix_(self.instance_, self.instance_)]
-        self.svc_ = SVC(kernel="precomputed", C=self.C, probability=True,
-                        random_state=int(rng.integers(2**31))).fit(gram, y)
+        with warnings.catch_warnings():
+            # scikit-learn 1.9 deprecates probability=True; its suggested replacement is not
+            # libsvm's Platt + pairwise coupling, which this method is defined by (the
+            # requirements pin scikit-learn below the removal).
+            warnings.filterwarnings("ignore", message="The `probability` parameter", category=FutureWarning)
+            self.svc_ = SVC(kernel="precomputed", C=self.C, probability=True,
+                            random_state=int(rng.integers(2**31))).fit(gram, y)
         return self
 
     def predict(self, data: FeatureSet) -> np.ndarray:
