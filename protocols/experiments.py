@@ -45,7 +45,10 @@ def _mpcl(variants: list[str]) -> list[MethodSpec]:
     return [MethodSpec("mpcl", v) for v in variants] + [MethodSpec("mpcl")]
 
 
-def _sweep(d: int = 64) -> tuple[list[MethodSpec], dict]:
+def _sweep(preset: str) -> tuple[list[MethodSpec], dict]:
+    """MPCL columns of the hyper-parameter study; scale sets are taken relative to 1/√d of
+    the preset's width d."""
+    d = MethodSpec("mpcl").build(preset).d
     specs, sweep = [], {}
     for label, factors in SCALE_SETS.items():
         title = f"MPCL scales={{{label}}}/√d"
@@ -69,7 +72,7 @@ def modality_drops(modalities: list[str]) -> tuple[tuple[str, ...], ...]:
 
 
 def build(name: str, modalities: list[str], methods: list[MethodSpec] | None = None,
-          protocols: tuple[str, ...] = SPLITS) -> Experiment:
+          protocols: tuple[str, ...] = SPLITS, preset: str = "quick") -> Experiment:
     """The named experiment for a dataset with these modalities; ``methods`` overrides the
     method list of ``main`` (default: every registered method, the prior as the floor)."""
     every = methods or [MethodSpec(n) for n in method_classes()]
@@ -86,7 +89,7 @@ def build(name: str, modalities: list[str], methods: list[MethodSpec] | None = N
         specs = _mpcl(["w/ CrossAttn", "w/ Feat-Co", "w/ InfoNCE", "w/ TransEnc"])
         return Experiment(name, "Table VII: alternative designs", [Part(p, p, specs) for p in protocols])
     if name == "hyperparams":
-        specs, sweep = _sweep()
+        specs, sweep = _sweep(preset)
         return Experiment(name, "Table VIII, Figs. 6-8: MSAF scales, K, τ, L",
                           [Part("subject-dependent", "subject-dependent", specs, sweep=sweep)])
     raise KeyError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
@@ -111,7 +114,7 @@ def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
     from benchmark.runner import load_data, run
 
     data, _ = load_data(base)
-    exp = build(name, list(data.modalities), methods)
+    exp = build(name, list(data.modalities), methods, preset=base.preset)
     out = base.resolved_out()
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"experiment": name, "doc": exp.doc, "parts": [p.name for p in exp.parts],
