@@ -78,22 +78,39 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _out_dir(args) -> Path:
+    from .rundir import default_out
+
+    return args.out or default_out(args.dataset, args.protocol, args.preset)
+
+
 def cmd_run(args) -> int:
+    from .fastpath import cached_table
+
+    dataset_options = _parse_kv(args.dataset_option)
+    if args.data_root:
+        dataset_options["data_root"] = args.data_root
+    protocol_options = {"group": args.group} if args.group else {}
+    request = {"methods": args.methods, "dataset": args.dataset, "dataset_options": dataset_options,
+               "protocol": args.protocol, "protocol_options": protocol_options,
+               "preset": args.preset, "seeds": args.seeds}
+    table = cached_table(_out_dir(args), request)
+    if table is not None:
+        print(table)
+        print(f"every job already finished and nothing changed: {_out_dir(args)} (nothing computed)")
+        return 0
+
     from protocols.experiments import EXPERIMENTS, run_experiment
 
     from .registry import parse_methods
     from .reporting import render_any, render_run
     from .runner import RunConfig, run
 
-    dataset_options = _parse_kv(args.dataset_option)
-    if args.data_root:
-        dataset_options["data_root"] = args.data_root
-    protocol_options = {"group": args.group} if args.group else {}
     cfg = RunConfig(methods=parse_methods(args.methods), dataset=args.dataset, protocol=args.protocol,
                     preset=args.preset, seeds=tuple(int(s) for s in args.seeds.split(",")),
                     n_jobs=args.n_jobs, out=args.out, dataset_options=dataset_options,
                     protocol_options=protocol_options, time_limit=args.time_limit,
-                    scheduler=args.scheduler, dask_local=args.dask_local)
+                    scheduler=args.scheduler, dask_local=args.dask_local, request=request)
     t0 = time.perf_counter()
     if args.protocol in EXPERIMENTS:
         explicit = None if args.methods == "all" else cfg.methods

@@ -16,12 +16,13 @@ import signal
 import threading
 import time
 import traceback
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib.externals.loky import ProcessPoolExecutor
 from threadpoolctl import threadpool_limits
 
 from datasets import load_dataset
@@ -34,6 +35,7 @@ from .presets import dataset_options
 from .progress import progress
 from .provenance import provenance
 from .registry import MethodSpec
+from .rundir import default_out
 from .store import Store, atomic_write, records_frame
 
 log = logging.getLogger(__name__)
@@ -63,9 +65,10 @@ class RunConfig:
     threads_per_job: int = 1
     scheduler: str | None = None
     dask_local: int = 0
+    request: dict | None = None  # the request as typed, for the warm re-run fast path
 
     def resolved_out(self) -> Path:
-        return Path(self.out) if self.out else Path("runs") / f"{self.dataset}-{self.protocol}-{self.preset}"
+        return Path(self.out) if self.out else default_out(self.dataset, self.protocol, self.preset)
 
 
 def check_prediction(pred, n: int, c: int) -> np.ndarray:
@@ -182,6 +185,26 @@ class RunOutcome:
         return self.results[self.results["status"] != "ok"]
 
 
+_WORKER_DATA: dict = {}
+
+
+def _cost_rank(item: tuple[Job, Fold]) -> int:
+    """Submission order for worker pools: deep (torch) methods first, so the long jobs do not
+    end up alone at the tail while the other workers idle (longest-first scheduling)."""
+    from methods.training import TorchMethod
+
+    return 0 if issubclass(item[0].method.cls, TorchMethod) else 1
+
+
+def _init_worker(data: FeatureSet) -> None:
+    """Worker initialiser: the dataset arrives once per worker process, not once per job."""
+    _WORKER_DATA["data"] = data
+
+
+def _execute_in_worker(job: Job, fold: Fold, **args) -> tuple[dict, np.ndarray | None]:
+    return execute(job, _WORKER_DATA["data"], fold, **args)
+
+
 def _results(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet):
     """(record, prediction) of each job as it finishes, from the configured backend."""
     args = dict(time_limit=cfg.time_limit, threads=cfg.threads_per_job, prov=provenance())
@@ -193,8 +216,14 @@ def _results(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet):
         for job, fold in todo:
             yield execute(job, data, fold, **args)
     else:
-        yield from Parallel(n_jobs=cfg.n_jobs, backend="loky", return_as="generator_unordered")(
-            delayed(execute)(job, data, fold, **args) for job, fold in todo)
+        # joblib's loky process pool with an initialiser: each worker receives the dataset
+        # once; jobs then carry only their config and fold indices.
+        with ProcessPoolExecutor(max_workers=cfg.n_jobs, initializer=_init_worker,
+                                 initargs=(data,)) as pool:
+            futures = [pool.submit(_execute_in_worker, job, fold, **args)
+                       for job, fold in sorted(todo, key=_cost_rank)]
+            for fut in as_completed(futures):
+                yield fut.result()
 
 
 def _run_jobs(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet, store: Store) -> list[dict]:
@@ -236,7 +265,9 @@ def run(cfg: RunConfig) -> RunOutcome:
 
 def _write_manifest(out: Path, cfg: RunConfig, options: dict, jobs: list[Job]) -> None:
     """``run.json``: what the last ``run`` asked for, so ``report`` can check completeness."""
-    manifest = {"dataset": cfg.dataset, "dataset_options": options, "protocol": cfg.protocol,
+    from .fastpath import code_fingerprint
+
+    manifest = {"request": cfg.request, "code": code_fingerprint(), "dataset": cfg.dataset, "dataset_options": options, "protocol": cfg.protocol,
                 "protocol_options": cfg.protocol_options, "preset": cfg.preset,
                 "seeds": list(cfg.seeds), "methods": [m.label for m in cfg.methods],
                 "drops": [list(d) for d in cfg.drops], "jobs": [j.key for j in jobs]}

@@ -113,3 +113,14 @@ def test_killed_run_resumes_to_identical_tables(tmp_path):
         pd.testing.assert_frame_equal(a, b)
         ranked = [(d / "table.md").read_text().split(" — costs")[0] for d in (ref, out)]  # costs are timings
         assert ranked[0] == ranked[1]
+
+
+def test_warm_rerun_takes_the_fast_path_until_something_changes(tmp_path):
+    args = ["run", "--methods", "prior,aa-knn", "--preset", "smoke", "--out", tmp_path / "run"]
+    assert "8 computed" in cli(*args).stdout
+    warm = cli(*args)
+    assert "nothing computed" in warm.stdout
+    assert warm.stdout.split("every job")[0].strip() == (tmp_path / "run" / "table.md").read_text().strip()
+    next((tmp_path / "run" / "records").glob("*.json")).unlink()
+    again = cli(*args)
+    assert "1 computed" in again.stdout and "nothing computed" not in again.stdout

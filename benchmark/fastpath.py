@@ -1,0 +1,60 @@
+"""Warm re-runs in a moment: when nothing can have changed, print the finished table.
+
+A re-run of a finished run normally re-plans every job (importing every method and building
+the dataset) only to find every record cached. That work can be skipped when all of these
+hold, which is checked without importing methods or data:
+
+- the request (methods as typed, dataset and options, protocol and options, preset, seeds) is
+  the one the run directory's ``run.json`` records;
+- the code fingerprint (every ``.py`` file of the suite's packages, plus the registered
+  entry-point plugins) is unchanged, so no method, loader or metric changed;
+- the dataset is generated from code (``synthetic*``), so its content is covered by the code
+  fingerprint (real datasets always take the full path: their files may change);
+- every expected job has a valid, finished record, and ``table.md`` is newer than all of them.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("benchmark", "datasets", "methods", "protocols", "reports")
+ENTRY_POINT_GROUP = "mixed_emotion_benchmark.methods"
+
+
+def code_fingerprint() -> str:
+    h = hashlib.sha256()
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            h.update(str(path.relative_to(ROOT)).encode())
+            h.update(path.read_bytes())
+    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        h.update(f"{ep.name}={ep.value}".encode())
+    return h.hexdigest()[:16]
+
+
+def cached_table(out: Path, request: dict) -> str | None:
+    """The finished ``table.md`` of the run at ``out`` if re-running ``request`` would compute
+    nothing and render the same table; otherwise None (take the full path)."""
+    out = Path(out)
+    if not request["dataset"].startswith("synthetic"):
+        return None
+    try:
+        manifest = json.loads((out / "run.json").read_text())
+        table = out / "table.md"
+        if manifest.get("request") != request or manifest.get("code") != code_fingerprint():
+            return None
+        newest = (out / "run.json").stat().st_mtime
+        for key in manifest["jobs"]:
+            path = out / "records" / f"{key}.json"
+            rec = json.loads(path.read_text())
+            if rec.get("key") != key or rec.get("status") != "ok":
+                return None
+            newest = max(newest, path.stat().st_mtime)
+        if table.stat().st_mtime < newest:
+            return None
+        return table.read_text()
+    except (OSError, ValueError, KeyError):
+        return None
