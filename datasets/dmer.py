@@ -14,23 +14,27 @@ Two layouts are read (datasets.md §1.5):
   ``gsr_datas`` 2 × T at 4 Hz, ``ppg_datas`` 2 × T at 100 Hz; the last row is each sample's
   ``vid``) and the face clips ``{vid}.mp4``, run through :mod:`datasets.features`.
 
-Subjects whose GSR/PPG are empty (the release keeps "EEG + video only" subjects) are excluded
-and the reason logged. Parsing the unaligned raw recordings (EDF triggers, packetised GSR/PPG
-CSVs, ``camera.csv``) is not implemented: use the official ``AlignAllData.py`` to produce
-``datas.mat`` first.
+- ``source="raw"`` — the unaligned per-subject recordings (EDF EEG with triggers, packetised
+  ``raw_gsr.csv``/``raw_ppg.csv``, ``camera.csv`` + face video, ``*_panas.csv`` labels),
+  parsed and aligned to the trial end by :mod:`datasets.dmer_raw` into the same signals, then
+  featurised as for ``"signals"``.
+
+Subjects whose GSR/PPG are missing or empty (the release keeps "EEG + video only" subjects), or
+whose raw triggers do not pair into exactly 68 events, are excluded and the reason logged.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import register_dataset
+from . import dmer_raw, register_dataset
 from .base import DataError, FeatureSet
 from .cache import SubjectTask, extract_subjects, resolve_root
+from .dmer_raw import SkipSubject
 from .features import eeg as feeg
 from .features import physio, video
 from .synthetic import PANAS10, PANAS10_VALENCE
@@ -44,11 +48,8 @@ RECIPE_VERSION = f"dmer-1+{feeg.RECIPE_VERSION}+{physio.RECIPE_VERSION}+{video.R
 HOW_TO_GET = ("DMER (Yang et al., Sci Data 11:847, 2024) is distributed by the authors (see "
               "github.com/ypthu/Multimodal-dataset-for-mixed-emotion-recognition); place one folder "
               "per subject under DATA_ROOT, each with datas.mat and eegfea.mat/perifea.mat/videoFea.mat "
-              "(or feas.mat), or datas.mat plus {vid}.mp4 for source='signals'.")
-
-
-class SkipSubject(Exception):
-    """A subject the release keeps but the benchmark cannot use (reason in the message)."""
+              "(or feas.mat), or datas.mat plus {vid}.mp4 for source='signals', or the raw recordings "
+              "(*_raw.edf, raw_gsr.csv, raw_ppg.csv, camera.csv, face .mp4, *_panas.csv) for source='raw'.")
 
 
 def _loadmat(path: Path) -> dict:
@@ -116,13 +117,12 @@ def _signal_rows(mat: dict, key: str, path: Path) -> tuple[np.ndarray, np.ndarra
     return x[:-1], np.rint(x[-1]).astype(int)
 
 
-def _from_signals(d: Path, ica: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Features computed from the aligned signals in ``datas.mat`` and the ``{vid}.mp4`` clips."""
-    path = d / "datas.mat"
-    m = _loadmat(path)
-    eeg, eeg_vid = _signal_rows(m, "eeg_datas", path)
-    gsr, gsr_vid = _signal_rows(m, "gsr_datas", path)
-    ppg, ppg_vid = _signal_rows(m, "ppg_datas", path)
+def _from_signals(signals: dict, clip: Callable[[int], np.ndarray], ica: bool,
+                  path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Features of aligned ``datas.mat``-shaped ``signals``; ``clip(vid)`` gives a trial's gray frames."""
+    eeg, eeg_vid = _signal_rows(signals, "eeg_datas", path)
+    gsr, gsr_vid = _signal_rows(signals, "gsr_datas", path)
+    ppg, ppg_vid = _signal_rows(signals, "ppg_datas", path)
     clean = feeg.preprocess(eeg, EEG_FS, ica=ica)
     out: dict[str, list] = {k: [] for k in ROLES}
     vids: dict[str, list] = {k: [] for k in ROLES}
@@ -130,11 +130,8 @@ def _from_signals(d: Path, ica: bool) -> dict[str, tuple[np.ndarray, np.ndarray]
         parts = {"eeg": feeg.differential_entropy(clean[:, eeg_vid == vid], EEG_FS),
                  "gsr": physio.gsr_features(gsr[0, gsr_vid == vid], GSR_FS),
                  "ppg": physio.ppg_features(ppg[0, ppg_vid == vid], PPG_FS)}
-        clip = d / f"{vid}.mp4"
-        if not clip.is_file():
-            raise DataError(f"expected face video {clip}. {HOW_TO_GET}")
         try:
-            parts["video"] = video.video_features(video.read_gray_frames(str(clip)))
+            parts["video"] = video.video_features(clip(vid))
         except ValueError as exc:
             raise DataError(str(exc)) from exc
         for k, x in parts.items():
@@ -143,12 +140,31 @@ def _from_signals(d: Path, ica: bool) -> dict[str, tuple[np.ndarray, np.ndarray]
     return {k: (np.concatenate(out[k]), np.concatenate(vids[k])) for k in ROLES}
 
 
+def _clip_file(d: Path, vid: int) -> np.ndarray:
+    clip = d / f"{vid}.mp4"
+    if not clip.is_file():
+        raise DataError(f"expected face video {clip}. {HOW_TO_GET}")
+    return video.read_gray_frames(str(clip))
+
+
+def _source_features(d: Path, source: str, ica: bool) -> tuple[np.ndarray, dict]:
+    """(32 × 10 labels, modality -> (features, vids)) of one subject from ``source``."""
+    if source == "raw":
+        raw = dmer_raw.load_subject(d)
+        signals = {k: getattr(raw, k) for k in ("eeg_datas", "gsr_datas", "ppg_datas")}
+        return raw.labels, _from_signals(signals, lambda vid: video.read_gray_frames(str(raw.video), *raw.frames[vid]),
+                                         ica, raw.video.parent)
+    labels = read_labels(d / "datas.mat")
+    if source == "features":
+        return labels, _from_feature_files(d)
+    return labels, _from_signals(_loadmat(d / "datas.mat"), lambda vid: _clip_file(d, vid), ica, d / "datas.mat")
+
+
 def extract_subject(subject_dir: str, source: str, ica: bool) -> dict:
     """Aligned windows of one subject; a ``skipped`` entry carries the reason instead."""
     d = Path(subject_dir)
-    labels = read_labels(d / "datas.mat")
     try:
-        feats = _from_feature_files(d) if source == "features" else _from_signals(d, ica)
+        labels, feats = _source_features(d, source, ica)
     except SkipSubject as exc:
         return {"skipped": np.array(str(exc))}
     predropped = "dropped" in feats
@@ -170,6 +186,8 @@ def extract_subject(subject_dir: str, source: str, ica: bool) -> dict:
 
 
 def subject_files(d: Path, source: str) -> list[Path]:
+    if source == "raw":
+        return [p for p in dmer_raw.locate(d).values() if p is not None]
     if source == "signals":
         return [d / "datas.mat"] + [d / f"{v}.mp4" for v in range(N_TRIALS)]
     if (d / "feas.mat").is_file():
@@ -181,16 +199,17 @@ def subject_files(d: Path, source: str) -> list[Path]:
 def load_dmer(data_root: str | None = None, subjects: Sequence[str] | None = None,
               source: str = "features", ica: bool = False, cache_dir: str | None = None,
               n_jobs: int = 1) -> FeatureSet:
-    """Load DMER from ``data_root`` (one folder per subject holding ``datas.mat``)."""
-    if source not in ("features", "signals"):
-        raise ValueError(f"source must be 'features' or 'signals', got {source!r}")
+    """Load DMER from ``data_root`` (one folder per subject: ``datas.mat``, or the raw files for ``source="raw"``)."""
+    if source not in ("features", "signals", "raw"):
+        raise ValueError(f"source must be 'features', 'signals' or 'raw', got {source!r}")
     root = resolve_root(data_root, "dmer", HOW_TO_GET)
-    dirs = sorted((p for p in root.iterdir() if (p / "datas.mat").is_file()),
+    marker = "*_panas.csv" if source == "raw" else "datas.mat"
+    dirs = sorted((p for p in root.iterdir() if p.is_dir() and next(p.rglob(marker), None)),
                   key=lambda p: (len(p.name), p.name)) if root.is_dir() else []
     if subjects:
         dirs = [root / s for s in subjects]
     if not dirs:
-        raise DataError(f"dmer: no subject folder with datas.mat under {root}. {HOW_TO_GET}")
+        raise DataError(f"dmer: no subject folder with {marker} under {root}. {HOW_TO_GET}")
     missing = [str(p) for d in dirs for p in subject_files(d, source) if not p.is_file()]
     if missing:
         raise DataError(f"dmer: {len(missing)} expected file(s) missing, e.g. {', '.join(missing[:4])}. {HOW_TO_GET}")
@@ -205,7 +224,8 @@ def load_dmer(data_root: str | None = None, subjects: Sequence[str] | None = Non
         else:
             kept.append(d.name)
     if not kept:
-        raise DataError(f"dmer: every subject under {root} lacks physiological recordings")
+        raise DataError(f"dmer: every subject under {root} was excluded: "
+                        + "; ".join(f"{d.name}: {parts[d.name]['skipped']}" for d in dirs))
     cat = {k: np.concatenate([parts[s][k] for s in kept]) for k in (*ROLES, "labels", "trial", "window")}
     meta = pd.DataFrame({"subject": np.concatenate([np.full(len(parts[s]["trial"]), s) for s in kept]),
                          "trial": cat["trial"], "window": cat["window"]})

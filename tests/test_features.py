@@ -109,3 +109,22 @@ def test_lbp_top_planes_see_their_own_motion():
     assert f[0, 255] == 1.0
     assert (f[1] > 0).sum() > 1 and (f[2] > 0).sum() > 1
     np.testing.assert_allclose(f.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("shape", [(30, 7, 9), (39, 16, 21)])
+def test_lbp_top_fast_equals_reference(shape):
+    """The cv2 frame-by-frame LBP-TOP equals the plain numpy one, ties included."""
+    rng = np.random.default_rng(shape[1])
+    frames = rng.integers(0, 4, shape, dtype=np.uint8) * 60  # few grey levels: many ties
+    np.testing.assert_array_equal(video.lbp_top(frames), video.lbp_top_reference(frames))
+    noisy = rng.integers(0, 256, shape, dtype=np.uint8)
+    np.testing.assert_array_equal(video.lbp_top(noisy), video.lbp_top_reference(noisy))
+
+
+def test_lbp_top_downscale_is_opt_in():
+    frames = np.random.default_rng(2).integers(0, 256, (30, 24, 32), dtype=np.uint8)
+    np.testing.assert_array_equal(video.video_features(frames), video.lbp_top(frames)[None])
+    assert video.shrink(frames, 4).shape == (30, 6, 8)
+    np.testing.assert_array_equal(video.video_features(frames, downscale=4), video.lbp_top(video.shrink(frames, 4))[None])
+    with pytest.raises(ValueError, match="downscale"):
+        video.video_features(frames, downscale=0)
