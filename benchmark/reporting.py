@@ -19,11 +19,16 @@ class IncompleteRunError(RuntimeError):
     """Some expected jobs of the run have no valid record."""
 
 
+def _by_protocol(results: pd.DataFrame) -> list[tuple[Table, pd.DataFrame]]:
+    """One plain table per (dataset, protocol), with the rows it was built from."""
+    return [(build_table(grp, f"{dataset} — {protocol}"), grp)
+            for (dataset, protocol), grp in results.groupby(["dataset", "protocol"], sort=False)]
+
+
 def _tables(results: pd.DataFrame, labels, store: Store) -> list[tuple[Table, pd.DataFrame]]:
-    """One annotated table per (dataset, protocol), with the rows it was built from."""
+    """The tables annotated with significance marks and the label-correlation row."""
     out = []
-    for (dataset, protocol), grp in results.groupby(["dataset", "protocol"], sort=False):
-        table = build_table(grp, f"{dataset} — {protocol}")
+    for table, grp in _by_protocol(results):
         stats.annotate_table(table, stats.table_tests(grp))
         table.extra_rows.update(figures.correlation_row(
             figures.job_predictions(grp, labels, store.load_predictions)))
@@ -109,12 +114,9 @@ def render_run(out: Path, formats=("md", "tex"), allow_incomplete: bool = False,
 
 def label_means(results: pd.DataFrame) -> dict[str, dict[str, float]]:
     """{table title: {column label: {metric: mean}}} — what the regression gate compares."""
-    out = {}
-    for (dataset, protocol), grp in results.groupby(["dataset", "protocol"], sort=False):
-        t = build_table(grp, f"{dataset} — {protocol}")
-        out[t.title] = {c: {m: round(float(t.means.at[m, c]), 6) for m in t.means.index}
-                        for c in t.means.columns}
-    return out
+    return {t.title: {c: {m: round(float(t.means.at[m, c]), 6) for m in t.means.index}
+                      for c in t.means.columns}
+            for t, _ in _by_protocol(results)}
 
 
 def render_sweep(out: Path, sweep: dict[str, list]) -> list[Path]:

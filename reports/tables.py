@@ -141,11 +141,3 @@ def to_latex(table: Table) -> str:
         lines.append(" & ".join(_tex(c) for c in row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}", r"\end{table}"]
     return "\n".join(lines) + "\n"
-
-
-def tables_by_protocol(results: pd.DataFrame) -> list[Table]:
-    """One table per (dataset, protocol) in ``results``."""
-    out = []
-    for (dataset, protocol), grp in results.groupby(["dataset", "protocol"], sort=False):
-        out.append(build_table(grp, f"{dataset} — {protocol}"))
-    return out
