@@ -5,11 +5,15 @@ For every 30-frame segment, every interior pixel of every frame t with 4 <= t < 
 radius 1, temporal radius 4); a neighbour counts 1 when it is >= the centre. Each plane's
 256-bin histogram is normalised to sum 1.
 
-Speed: frame by frame, each neighbour comparison is one SIMD ``cv2.compare`` (255/0 masks)
-is folded into the uint8 code with in-place ``cv2.bitwise_and``/``bitwise_or``, and codes are
-counted with ``cv2.calcHist``; :func:`lbp_top_reference` is the plain numpy version the fast
-one is tested against. ``downscale`` > 1 (not the official recipe, default 1 = full frame)
-shrinks frames with area averaging first, for throughput when 640×480 is too slow.
+Speed: the segment is one flat uint8 array, so every neighbour of a whole frame (rows 1..H-2 at
+full width) is a contiguous slice at a fixed flat offset; each neighbour comparison is one SIMD
+``np.greater_equal`` into a 0/1 buffer, folded into the code by Horner's scheme (``code = 2·code
+| bit``, two in-place ufuncs), and codes are counted with ``cv2.calcHist`` over the interior
+columns (the first and last column wrap around rows and are never counted). Neighbours that two
+planes share (XT and YT at dt = 0 are XY neighbours) are compared once. :func:`lbp_top_reference`
+is the plain numpy version the fast one is tested against, bit for bit. ``downscale`` > 1 (not
+the official recipe, default 1 = full frame) shrinks frames with area averaging first, for
+throughput when 640×480 is too slow.
 
 Deviation from the official code, which we treat as bugs: its XY "circle" uses cos for both
 offsets (a line, not a circle), and it converts BGR frames with an RGB->gray formula; here XY
@@ -60,6 +64,11 @@ def lbp_top_reference(segment: np.ndarray) -> np.ndarray:
     return np.concatenate(hists)
 
 
+def _flat_planes(h: int, w: int) -> list[list[int]]:
+    """Neighbour offsets of the three planes in a flattened (T, H, W) volume, bit i = neighbour i."""
+    return [[dt * h * w + dy * w + dx for dt, dy, dx in offsets] for offsets in _planes()]
+
+
 def lbp_top(segment: np.ndarray) -> np.ndarray:
     """(768,) LBP-TOP of one segment of grayscale frames (T, H, W), T > 2*4 (fast for uint8)."""
     vol = np.asarray(segment)
@@ -67,17 +76,34 @@ def lbp_top(segment: np.ndarray) -> np.ndarray:
     if vol.dtype != np.uint8:  # OpenCV frames are uint8; other dtypes take the exact slow path
         return lbp_top_reference(vol)
     t, h, w = vol.shape
-    code, ge = np.empty((h - 2, w - 2), np.uint8), np.empty((h - 2, w - 2), np.uint8)
+    flat = np.ascontiguousarray(vol).reshape(-1)
+    planes = _flat_planes(h, w)
+    n = (h - 2) * w  # rows 1..H-2 of one frame, full width
+    uses = [o for offsets in planes for o in offsets]
+    shared = {o: np.empty(n, np.uint8) for o in dict.fromkeys(uses) if uses.count(o) > 1}
+    bit_buf, code = np.empty(n, np.uint8), np.empty(n, np.uint8)
+    interior = code.reshape(h - 2, w)[:, 1:w - 1]
     hists = np.zeros((3, 256), dtype=np.float64)
     for f in range(T_RADIUS, t - T_RADIUS):
-        centre = vol[f, 1:h - 1, 1:w - 1]
-        for p, offsets in enumerate(_planes()):
-            code[:] = 0
-            for bit, (dt, dy, dx) in enumerate(offsets):
-                cv2.compare(vol[f + dt, 1 + dy:h - 1 + dy, 1 + dx:w - 1 + dx], centre, cv2.CMP_GE, dst=ge)
-                cv2.bitwise_and(ge, 1 << bit, dst=ge)  # 255/0 mask -> this neighbour's bit
-                cv2.bitwise_or(code, ge, dst=code)
-            hists[p] += cv2.calcHist([code], [0], None, [256], [0, 256]).ravel()
+        start = f * h * w + w
+        centre = flat[start:start + n]
+        for o, buf in shared.items():
+            np.greater_equal(flat[start + o:start + o + n], centre, out=buf.view(bool))
+        for p, offsets in enumerate(planes):
+            for bit in range(7, -1, -1):  # Horner: the code's top bit first
+                o = offsets[bit]
+                if o in shared:
+                    ge = shared[o]
+                else:
+                    ge = code if bit == 7 else bit_buf
+                    np.greater_equal(flat[start + o:start + o + n], centre, out=ge.view(bool))
+                if bit == 7:
+                    if ge is not code:
+                        np.copyto(code, ge)
+                else:
+                    np.add(code, code, out=code)
+                    np.bitwise_or(code, ge, out=code)
+            hists[p] += cv2.calcHist([interior], [0], None, [256], [0, 256]).ravel()
     return (hists / hists.sum(axis=1, keepdims=True)).ravel()
 
 
