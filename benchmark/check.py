@@ -43,6 +43,44 @@ def compare(current: dict, baseline: dict) -> tuple[list[str], list[str]]:
     return regressions, notes
 
 
+def load_baseline(path: Path) -> dict:
+    """The baseline at ``path``, checked: ``tables`` of {column: {metric: number}} with known
+    metric names, and an optional ``tolerance`` {metric: number}. Raises BaselineError naming
+    the file and the offending entry."""
+    from .errors import BaselineError
+
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+    except OSError as exc:
+        raise BaselineError(f"--baseline {path}: cannot read ({exc.strerror or exc}); create one with "
+                            "`check RUN_DIR --baseline FILE --update`") from exc
+    except ValueError as exc:
+        raise BaselineError(f"--baseline {path}: not valid JSON ({exc})") from exc
+
+    def bad(where: str, what: str) -> BaselineError:
+        return BaselineError(f"--baseline {path}: {where} {what}; expected "
+                             '{"tables": {title: {column: {metric: value}}}, "tolerance": {metric: value}} '
+                             f"with metrics among {', '.join(METRICS)}")
+
+    if not isinstance(payload, dict) or not isinstance(payload.get("tables"), dict):
+        raise bad("top level", "has no 'tables' object")
+    sections = [("tolerance", payload.get("tolerance", {}))]
+    for title, cols in payload["tables"].items():
+        if not isinstance(cols, dict):
+            raise bad(f"table {title!r}", "is not an object")
+        sections += [(f"table {title!r} column {col!r}", metrics) for col, metrics in cols.items()]
+    for where, metrics in sections:
+        if not isinstance(metrics, dict):
+            raise bad(where, "is not an object")
+        for m, value in metrics.items():
+            if m not in METRICS:
+                raise bad(where, f"has unknown metric {m!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise bad(where, f"metric {m!r} is {value!r}, not a number")
+    return payload
+
+
 def write_baseline(current: dict, path: Path, tolerance: dict | None = None) -> None:
     payload = {"tolerance": tolerance or DEFAULT_TOLERANCE, "tables": current}
     Path(path).write_text(json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n")

@@ -2,16 +2,22 @@
 
     python -m benchmark run [--methods all|a,b] [--dataset synthetic] [--protocol subject-dependent]
                             [--preset smoke|quick|paper] [--seeds 0] [--n-jobs 1] [--out runs/NAME]
+                            [--tune N]
     python -m benchmark prepare --dataset NAME --data-root PATH [--n-jobs N]
     python -m benchmark list methods|datasets|protocols
     python -m benchmark report RUN_DIR [--format md,tex] [--allow-incomplete]
     python -m benchmark check RUN_DIR --baseline FILE [--update]
+
+Bad input (an unknown name, an option a loader does not take, an unreadable file, a damaged
+run directory) is reported as one line ``error: ...`` naming the flag or file, exit status 2;
+``--debug`` or the environment variable ``BENCHMARK_DEBUG=1`` shows the traceback instead.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +30,9 @@ def _parse_kv(items: list[str]) -> dict:
     out = {}
     for item in items or []:
         if "=" not in item:
-            raise SystemExit(f"expected key=value, got {item!r}")
+            from .errors import UsageError
+
+            raise UsageError(f"--dataset-option {item!r}: expected KEY=VALUE, e.g. n_subjects=8")
         k, v = item.split("=", 1)
         try:
             out[k] = json.loads(v)
@@ -35,34 +43,46 @@ def _parse_kv(items: list[str]) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (also: BENCHMARK_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="run (or resume) a benchmark and print the ranked table")
+    r = sub.add_parser("run", parents=[common], help="run (or resume) a benchmark and print the ranked table")
     r.add_argument("--methods", default="all", help="'all' or comma-separated names, e.g. prior,mpcl[w/o PRD]")
     r.add_argument("--dataset", default="synthetic")
     r.add_argument("--protocol", default="subject-dependent")
     r.add_argument("--group", choices=["window", "trial"], default=None,
                    help="subject-dependent only: 'trial' keeps whole trials on one side")
+    r.add_argument("--normalize", choices=["none", "subject"], default="none",
+                   help="'subject': standardise each subject's features with its own windows' "
+                        "statistics (features only, never labels) before splitting")
     r.add_argument("--preset", default="quick", choices=PRESETS)
     r.add_argument("--seeds", default="0", help="comma-separated base seeds, e.g. 0,1,2")
-    r.add_argument("--n-jobs", type=int, default=1)
+    r.add_argument("--n-jobs", type=int, default=None,
+                   help="worker processes (default and -1: every core this process may use; 1: serial)")
     r.add_argument("--out", type=Path, default=None, help="run directory (default runs/DATASET-PROTOCOL-PRESET)")
     r.add_argument("--data-root", default=None, help="root of a real dataset (or MIXED_EMOTION_DATA)")
     r.add_argument("--dataset-option", action="append", metavar="KEY=VALUE", help="loader option")
     r.add_argument("--time-limit", type=float, default=None, help="seconds per job (timeout = failed job)")
     r.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://HOST:8786")
     r.add_argument("--dask-local", type=int, default=0, metavar="N", help="start a local Dask cluster of N workers")
+    r.add_argument("--tune", type=int, default=None, metavar="N",
+                   help="tune each method over N configurations of its search space on the inner "
+                        "validation split (0: defaults; default: 0, or 20 in the paper preset for "
+                        "methods whose paper tuned)")
 
-    pr = sub.add_parser("prepare", help="extract and cache a real dataset's features")
+    pr = sub.add_parser("prepare", parents=[common], help="extract and cache a real dataset's features")
     pr.add_argument("--dataset", required=True)
     pr.add_argument("--data-root", default=None, help="root of the dataset (or MIXED_EMOTION_DATA)")
-    pr.add_argument("--n-jobs", type=int, default=1, help="subjects extracted in parallel")
+    pr.add_argument("--n-jobs", type=int, default=None,
+                    help="subjects extracted in parallel (default and -1: every usable core)")
     pr.add_argument("--dataset-option", action="append", metavar="KEY=VALUE", help="loader option")
 
-    ls = sub.add_parser("list", help="list registered methods, datasets or protocols")
+    ls = sub.add_parser("list", parents=[common], help="list registered methods, datasets or protocols")
     ls.add_argument("what", choices=["methods", "datasets", "protocols"])
 
-    rep = sub.add_parser("report", help="render a run's tables")
+    rep = sub.add_parser("report", parents=[common], help="render a run's tables")
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--format", default="md,tex")
     rep.add_argument("--allow-incomplete", action="store_true")
@@ -71,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--compare-paper", action="store_true",
                      help="put the paper's published values beside ours (dmer and wesad runs only)")
 
-    c = sub.add_parser("check", help="compare a run's metrics with a committed baseline")
+    c = sub.add_parser("check", parents=[common], help="compare a run's metrics with a committed baseline")
     c.add_argument("run_dir", type=Path)
     c.add_argument("--baseline", type=Path, required=True)
     c.add_argument("--update", action="store_true", help="overwrite the baseline with this run")
@@ -84,41 +104,72 @@ def _out_dir(args) -> Path:
     return args.out or default_out(args.dataset, args.protocol, args.preset)
 
 
-def cmd_run(args) -> int:
-    from .fastpath import cached_table
+def _validated_run_args(args) -> tuple[dict, dict, tuple[int, ...], int]:
+    """(dataset options, protocol options, seeds, workers) of ``run``, every flag checked
+    before any data is loaded or directory created (methods are checked after the fast path,
+    which must not import them)."""
+    from . import validate
 
+    seeds = validate.seeds(args.seeds)
+    n_jobs = validate.n_jobs(args.n_jobs)
+    validate.positive(args.time_limit, "--time-limit")
+    if args.dask_local < 0:
+        raise validate.UsageError(f"--dask-local {args.dask_local}: expected a number of workers >= 0")
+    if args.tune is not None and args.tune < 0:
+        raise validate.UsageError(f"--tune {args.tune}: expected a number of configurations >= 0 (0: defaults)")
     dataset_options = _parse_kv(args.dataset_option)
     if args.data_root:
         dataset_options["data_root"] = args.data_root
+    validate.dataset_options(args.dataset, dataset_options)
     protocol_options = {"group": args.group} if args.group else {}
+    if args.normalize != "none":  # only then in the job key, so existing keys do not change
+        protocol_options["normalize"] = args.normalize
+    validate.protocol(args.protocol, protocol_options, {"group": "--group"})
+    return dataset_options, protocol_options, seeds, n_jobs
+
+
+def cmd_run(args) -> int:
+    from .fastpath import cached_table
+    from .lock import locked
+
+    dataset_options, protocol_options, seeds, n_jobs = _validated_run_args(args)
     request = {"methods": args.methods, "dataset": args.dataset, "dataset_options": dataset_options,
                "protocol": args.protocol, "protocol_options": protocol_options,
-               "preset": args.preset, "seeds": args.seeds}
-    table = cached_table(_out_dir(args), request)
-    if table is not None:
-        print(table)
-        print(f"every job already finished and nothing changed: {_out_dir(args)} (nothing computed)")
-        return 0
+               "preset": args.preset, "seeds": args.seeds,
+               **({"tune": args.tune} if args.tune is not None else {})}
+    out = _out_dir(args)
+    if (out / "run.json").exists():
+        with locked(out):  # read a finished state, not one another run is writing
+            table = cached_table(out, request)
+        if table is not None:
+            print(table)
+            print(f"every job already finished and nothing changed: {out} (nothing computed)")
+            return 0
 
     from protocols.experiments import EXPERIMENTS, run_experiment
 
-    from .registry import parse_methods
+    from . import validate
     from .reporting import render_any, render_run
     from .runner import RunConfig, run
 
-    cfg = RunConfig(methods=parse_methods(args.methods), dataset=args.dataset, protocol=args.protocol,
-                    preset=args.preset, seeds=tuple(int(s) for s in args.seeds.split(",")),
-                    n_jobs=args.n_jobs, out=args.out, dataset_options=dataset_options,
-                    protocol_options=protocol_options, time_limit=args.time_limit,
-                    scheduler=args.scheduler, dask_local=args.dask_local, request=request)
+    cfg = RunConfig(methods=validate.methods(args.methods), dataset=args.dataset, protocol=args.protocol,
+                    preset=args.preset, seeds=seeds, n_jobs=n_jobs, out=args.out,
+                    dataset_options=dataset_options, protocol_options=protocol_options,
+                    time_limit=args.time_limit, scheduler=args.scheduler, dask_local=args.dask_local,
+                    request=request, tune=args.tune, references=True)
     t0 = time.perf_counter()
-    if args.protocol in EXPERIMENTS:
-        explicit = None if args.methods == "all" else cfg.methods
-        outcomes = [o for _, o in run_experiment(args.protocol, cfg, explicit)]
-        print(render_any(cfg.resolved_out()))
-    else:
-        outcomes = [run(cfg)]
-        print(render_run(outcomes[0].out))
+    # One lock over running and rendering: run.json, results.csv and the printed table all
+    # come from this command even when another run on the same --out is waiting.
+    with locked(out):
+        if args.protocol in EXPERIMENTS:
+            explicit = None if args.methods == "all" else cfg.methods
+            outcomes = [o for _, o in run_experiment(args.protocol, cfg, explicit)]
+        else:
+            outcomes = [run(cfg)]
+        if all(o.results["status"].eq("ok").any() for o in outcomes):
+            print(render_any(out) if args.protocol in EXPERIMENTS else render_run(out))
+        else:
+            print(f"no table: every job of at least one run failed (details below and in {out}/results.csv)")
     wall = time.perf_counter() - t0
     status = max(_summarise_outcome(o) for o in outcomes)
     print(f"wall time {wall:.1f} s")
@@ -126,7 +177,8 @@ def cmd_run(args) -> int:
 
 
 def _summarise_outcome(outcome) -> int:
-    """Print timings and failures of one run; 1 if any job did not finish."""
+    """Print timings and failures of one run (failures grouped by error); 1 if any job did
+    not finish."""
     res = outcome.results
     times = res.groupby("label", sort=False)[["fit_seconds", "predict_seconds"]].sum()
     print("Time per method (s, summed over jobs): " +
@@ -134,20 +186,28 @@ def _summarise_outcome(outcome) -> int:
     print(f"{len(res)} jobs ({outcome.computed} computed, {len(res) - outcome.computed} cached) "
           f"-> {outcome.out}")
     for path in outcome.invalid_records:
-        print(f"re-ran job with an invalid record: {path}")
-    if len(outcome.failed):
-        print(f"\n{len(outcome.failed)} job(s) did not finish:", file=sys.stderr)
-        for (label, status), grp in outcome.failed.groupby(["label", "status"], sort=False):
-            print(f"  {label}: {len(grp)} job(s) {status}, e.g. fold {grp['fold'].iloc[0]}: "
-                  f"{grp['error'].iloc[0][:300]}", file=sys.stderr)
+        print(f"re-ran job with an invalid record: {path} ({outcome.problems.get(path, 'invalid')})")
+    failed = outcome.failed
+    if len(failed):
+        print(f"\n{len(failed)} of {len(res)} job(s) did not finish, by error:", file=sys.stderr)
+        first_line = failed["error"].fillna("").map(lambda e: (e.splitlines() or ["(no message)"])[0][:300])
+        for error, grp in failed.groupby(first_line, sort=False):
+            labels = ", ".join(dict.fromkeys(grp["label"]))
+            print(f"  {len(grp)} job(s) {'/'.join(dict.fromkeys(grp['status']))} [{labels}]: {error}",
+                  file=sys.stderr)
         return 1
     return 0
 
 
 def cmd_prepare(args) -> int:
+    from . import validate
     from .prepare import prepare, summary
 
-    print(summary(prepare(args.dataset, args.data_root, args.n_jobs, **_parse_kv(args.dataset_option))))
+    options = _parse_kv(args.dataset_option)
+    n_jobs = validate.n_jobs(args.n_jobs)
+    validate.dataset_options(args.dataset, {**options, "n_jobs": n_jobs,
+                                            **({"data_root": args.data_root} if args.data_root else {})})
+    print(summary(prepare(args.dataset, args.data_root, n_jobs, **options)))
     return 0
 
 
@@ -172,31 +232,58 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _check_paper_comparable(run_dir: Path) -> None:
+    """``--compare-paper`` on a run the paper has no numbers for: a usage error, before any
+    rendering (checked on each part's ``run.json``)."""
+    from protocols.experiments import experiment_manifest
+    from reports.paper import paper_dataset, paper_protocol
+
+    from .errors import UsageError
+    from .runner import load_run
+
+    exp = experiment_manifest(run_dir)
+    for part in [run_dir / name for name in exp["parts"]] if exp else [run_dir]:
+        manifest = load_run(part)[0]
+        try:
+            paper_dataset(manifest["dataset"])
+            paper_protocol(manifest["protocol"], manifest.get("protocol_options"))
+        except ValueError as exc:  # paper.py's refusals, each saying why
+            raise UsageError(f"--compare-paper: {exc}") from None
+
+
 def cmd_report(args) -> int:
+    from . import validate
+    from .lock import locked
     from .reporting import render_any
 
-    print(render_any(args.run_dir, formats=tuple(args.format.split(",")),
-                     allow_incomplete=args.allow_incomplete, with_figures=args.figures,
-                     html=args.html, compare_paper=args.compare_paper))
+    formats = validate.formats(args.format)
+    if args.compare_paper:
+        _check_paper_comparable(args.run_dir)
+    with locked(args.run_dir, create=False):
+        md = render_any(args.run_dir, formats=formats, allow_incomplete=args.allow_incomplete,
+                        with_figures=args.figures, html=args.html, compare_paper=args.compare_paper)
+    print(md)
     return 0
 
 
 def cmd_check(args) -> int:
-    from .check import compare, write_baseline
+    from .check import compare, load_baseline, write_baseline
+    from .lock import locked
     from .reporting import label_means
     from .runner import load_run
-    from .store import records_frame
 
-    _, records, missing = load_run(args.run_dir)
+    baseline = None if args.update else load_baseline(args.baseline)
+    with locked(args.run_dir, shared=True, create=False):
+        _, records, missing = load_run(args.run_dir)
     if missing:
-        print(f"{args.run_dir}: {len(missing)} jobs missing; cannot check", file=sys.stderr)
+        print(f"error: {args.run_dir}: {len(missing)} jobs missing or invalid (named above); re-run the "
+              "same `run` command to complete it, then check", file=sys.stderr)
         return 2
-    current = label_means(records_frame(records))
+    current = label_means(records)
     if args.update:
         write_baseline(current, args.baseline)
         print(f"baseline written: {args.baseline}")
         return 0
-    baseline = json.loads(args.baseline.read_text())
     regressions, notes = compare(current, baseline)
     for line in notes:
         print(line)
@@ -206,21 +293,23 @@ def cmd_check(args) -> int:
     return 1 if regressions else 0
 
 
+def _one_line(exc: BaseException) -> str:
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+
+
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("BENCHMARK_DEBUG", "") not in ("", "0")
+    commands = {"run": cmd_run, "prepare": cmd_prepare, "list": cmd_list, "report": cmd_report,
+                "check": cmd_check}
     try:
-        commands = {"run": cmd_run, "prepare": cmd_prepare, "list": cmd_list, "report": cmd_report,
-                    "check": cmd_check}
         return commands[args.command](args)
-    except KeyError as exc:  # unknown method / dataset / protocol: the message lists valid names
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
     except Exception as exc:
-        from datasets.base import DataError
+        from .errors import USER_ERRORS
         from .reporting import IncompleteRunError
 
-        if isinstance(exc, (DataError, IncompleteRunError, FileNotFoundError, ValueError)):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+        if debug or not isinstance(exc, (*USER_ERRORS, IncompleteRunError)):
+            raise  # a bug, or asked for: keep the traceback
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2

@@ -10,7 +10,8 @@ hold, which is checked without importing methods or data:
   entry-point plugins) is unchanged, so no method, loader or metric changed;
 - the dataset is generated from code (``synthetic*``), so its content is covered by the code
   fingerprint (real datasets always take the full path: their files may change);
-- every expected job has a valid, finished record, and ``table.md`` is newer than all of them.
+- every expected job has a valid, finished record (the schema and predictions checksum of
+  :func:`benchmark.records.problem`), and ``table.md`` is newer than all of them.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import hashlib
 import importlib.metadata
 import json
 from pathlib import Path
+
+from .records import problem
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("benchmark", "datasets", "methods", "protocols", "reports")
@@ -50,8 +53,8 @@ def cached_table(out: Path, request: dict) -> str | None:
         for key in manifest["jobs"]:
             path = out / "records" / f"{key}.json"
             rec = json.loads(path.read_text())
-            if rec.get("key") != key or rec.get("status") != "ok":
-                return None
+            if rec.get("status") != "ok" or problem(out, rec, key) is not None:
+                return None  # the full path names and recomputes it
             newest = max(newest, path.stat().st_mtime)
         if table.stat().st_mtime < newest:
             return None

@@ -7,14 +7,23 @@ Runs the dataset's loader, which extracts every subject's features in parallel (
 from __future__ import annotations
 
 from datasets import load_dataset
-from datasets.base import FeatureSet
+from datasets.base import DataError, FeatureSet
+
+
+def open_dataset(name: str, **options) -> FeatureSet:
+    """``load_dataset`` with a loader's missing-file ``OSError`` (e.g. ldl's FileNotFoundError,
+    whose message lists what was looked for) reported as the DataError it is."""
+    try:
+        return load_dataset(name, **options)
+    except OSError as exc:
+        raise DataError(f"dataset {name!r}: {exc}") from exc
 
 
 def prepare(dataset: str, data_root: str | None = None, n_jobs: int = 1, **options) -> FeatureSet:
     """Load ``dataset`` from ``data_root`` with ``n_jobs`` parallel subjects, filling the cache."""
     if data_root is not None:
         options["data_root"] = data_root
-    return load_dataset(dataset, n_jobs=n_jobs, **options)
+    return open_dataset(dataset, n_jobs=n_jobs, **options)
 
 
 def summary(data: FeatureSet) -> str:

@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,18 +25,23 @@ import pandas as pd
 from joblib.externals.loky import ProcessPoolExecutor
 from threadpoolctl import threadpool_limits
 
-from datasets import load_dataset
 from datasets.base import SIMPLEX_TOL, FeatureSet
+from datasets.normalize import normalize_features
 from protocols import Fold, get_splitter
 from reports.metrics import evaluate
 
+from .errors import RunDirError
 from .jobs import Job, canonical_json, fingerprint
+from .lock import locked
+from .prepare import open_dataset
 from .presets import dataset_options
 from .progress import progress
 from .provenance import provenance
 from .registry import MethodSpec
 from .rundir import default_out
 from .store import Store, atomic_write, records_frame
+from .tuning import budget, fit_job
+from .validate import RUNNER_PROTOCOL_OPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +71,10 @@ class RunConfig:
     scheduler: str | None = None
     dask_local: int = 0
     request: dict | None = None  # the request as typed, for the warm re-run fast path
+    # add the prior and (where the data has a stimulus) the stimulus oracle unless listed
+    references: bool = False
+    # configurations tried per method (benchmark.tuning); 0 = defaults, None = the preset's rule
+    tune: int | None = None
 
     def resolved_out(self) -> Path:
         return Path(self.out) if self.out else default_out(self.dataset, self.protocol, self.preset)
@@ -139,14 +148,15 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
             train, test = d.subset(fold.train), d.subset(fold.test)
             val = d.subset(fold.val) if len(fold.val) else None
             rec.update(n_train=len(train), n_val=0 if val is None else len(val), n_test=len(test))
-            method = job.method.build(job.preset, random_state=job.method_seed)
-            with _time_limit(time_limit):
+            with _time_limit(time_limit):  # tuning counts against the job's time limit
                 t0 = time.perf_counter()
-                method.fit(train, val)
+                method, fit_seconds, tuning = fit_job(job, train, val)  # never sees the test part
                 t1 = time.perf_counter()
                 raw = method.predict(test)
                 t2 = time.perf_counter()
-            rec.update(fit_seconds=t1 - t0, predict_seconds=t2 - t1, n_parameters=method.n_parameters())
+            if tuning is not None:
+                rec["tuning"] = tuning
+            rec.update(fit_seconds=fit_seconds, predict_seconds=t2 - t1, n_parameters=method.n_parameters())
             if time_limit and t2 - t0 > time_limit:
                 raise JobTimeout(f"job took {t2 - t0:.1f} s, over its limit of {time_limit:g} s")
             pred = check_prediction(raw, len(test), test.n_emotions)
@@ -168,7 +178,8 @@ def plan(cfg: RunConfig, data: FeatureSet, folds: list[Fold], data_options: dict
     fp = fingerprint(data)
     return [Job(method=spec, dataset=cfg.dataset, dataset_options=data_options,
                 data_fingerprint=fp, protocol=cfg.protocol, protocol_options=cfg.protocol_options,
-                fold=f.index, block=f.block, preset=cfg.preset, seed=seed, drop=tuple(drop))
+                fold=f.index, block=f.block, preset=cfg.preset, seed=seed, drop=tuple(drop),
+                tune=budget(spec.cls, cfg.preset, cfg.tune))
             for spec in cfg.methods for drop in cfg.drops for seed in cfg.seeds for f in folds]
 
 
@@ -179,6 +190,7 @@ class RunOutcome:
     results: pd.DataFrame
     computed: int
     invalid_records: list[str]
+    problems: dict[str, str] = field(default_factory=dict)  # invalid record path -> why
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -239,28 +251,38 @@ def _run_jobs(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet, st
 
 def load_data(cfg: RunConfig) -> tuple[FeatureSet, dict]:
     options = {**dataset_options(cfg.preset, cfg.dataset), **cfg.dataset_options}
-    return load_dataset(cfg.dataset, **options), options
+    return open_dataset(cfg.dataset, **options), options
 
 
 def run(cfg: RunConfig) -> RunOutcome:
     """Run (or resume) ``cfg``; returns every record of the run, computed now or before."""
+    from methods.oracle import reference_specs
+
     out = cfg.resolved_out()
-    out.mkdir(parents=True, exist_ok=True)
     data, options = load_data(cfg)
-    folds = get_splitter(cfg.protocol)(data.meta, **cfg.protocol_options)
-    jobs = plan(cfg, data, folds, options)
+    # Per-subject normalisation (features only) before splitting; a runner option, not the splitter's.
+    data = normalize_features(data, cfg.protocol_options.get("normalize", "none"))
+    splitter_options = {k: v for k, v in cfg.protocol_options.items() if k not in RUNNER_PROTOCOL_OPTIONS}
+    folds = get_splitter(cfg.protocol)(data.meta, **splitter_options)
+    # Reference columns (floor and ceiling) run once, on every modality, even in drop studies.
+    refs, listed = reference_specs(cfg.methods, data.meta, cfg.references)
+    jobs = (plan(replace(cfg, methods=refs, drops=((),)), data, folds, options)
+            + plan(replace(cfg, methods=listed), data, folds, options))
     by_index = {f.index: f for f in folds}
-    store = Store(out)
-    # Finished jobs are cached; failed, timed-out and invalid ones are tried again.
-    done = {j.key: r for j in jobs if (r := store.read(j.key)) is not None and r["status"] == "ok"}
-    todo = [(j, by_index[j.fold]) for j in jobs if j.key not in done]
-    _write_manifest(out, cfg, options, jobs)
-    for rec in _run_jobs(cfg, todo, data, store) if todo else []:
-        done[rec["key"]] = rec
-    records = [done[j.key] for j in jobs]
-    results = records_frame(records)
-    atomic_write(out / "results.csv", results.to_csv(index=False).encode())
-    return RunOutcome(out, records, results, len(todo), store.invalid)
+    # The directory is created (and locked) only once the data loaded: a failed load leaves
+    # nothing behind, and no other run writes between reading the store and results.csv.
+    with locked(out):
+        store = Store(out)
+        # Finished jobs are cached; failed, timed-out and invalid ones are tried again.
+        done = {j.key: r for j in jobs if (r := store.read(j.key)) is not None and r["status"] == "ok"}
+        todo = [(j, by_index[j.fold]) for j in jobs if j.key not in done]
+        _write_manifest(out, cfg, options, jobs)
+        for rec in _run_jobs(cfg, todo, data, store) if todo else []:
+            done[rec["key"]] = rec
+        records = [done[j.key] for j in jobs]
+        results = records_frame(records)
+        atomic_write(out / "results.csv", results.to_csv(index=False).encode())
+    return RunOutcome(out, records, results, len(todo), store.invalid, store.problems)
 
 
 def _write_manifest(out: Path, cfg: RunConfig, options: dict, jobs: list[Job]) -> None:
@@ -279,11 +301,21 @@ def load_run(out: Path) -> tuple[dict, list[dict], list[str]]:
     out = Path(out)
     manifest_path = out / "run.json"
     if not manifest_path.exists():
-        raise FileNotFoundError(f"{out} is not a run directory (no run.json)")
-    manifest = json.loads(manifest_path.read_text())
+        raise RunDirError(f"{out} is not a run directory (no run.json); give the --out of a `run`")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        if not isinstance(manifest.get("jobs"), list) or not isinstance(manifest.get("dataset"), str):
+            raise ValueError("no 'jobs' list or 'dataset' name")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise RunDirError(f"{manifest_path} is damaged ({exc}); re-run the same `run` command "
+                          "to rewrite it") from exc
     store = Store(out)
     records, missing = [], []
     for key in manifest["jobs"]:
         rec = store.read(key)
         (records.append(rec) if rec is not None else missing.append(key))
+    absent = [k for k in missing if not store.record_path(k).exists()]
+    if absent:  # invalid records were named by Store.read; name the absent ones too
+        log.warning("%s: %d expected record(s) absent, e.g. %s; re-run the same `run` command to "
+                    "compute them", out, len(absent), store.record_path(absent[0]))
     return manifest, records, missing

@@ -43,16 +43,24 @@ def available_datasets() -> dict[str, str]:
     return dict(sorted(_DOCS.items()))
 
 
-def load_dataset(name: str, **options) -> FeatureSet:
-    """Build the named dataset; unknown names list the valid ones."""
+def get_loader(name: str) -> Callable[..., FeatureSet]:
+    """The loader function of ``name`` (``ldl:SJAFFE`` -> the ``ldl:`` loader); unknown names
+    list the valid ones."""
     _discover()
     base, _, arg = name.partition(":")
     key = f"{base}:" if arg else base
     if key not in _LOADERS:
         raise KeyError(f"unknown dataset {name!r}; valid: {', '.join(available_datasets())}")
+    return _LOADERS[key]
+
+
+def load_dataset(name: str, **options) -> FeatureSet:
+    """Build the named dataset; unknown names list the valid ones."""
+    loader = get_loader(name)
+    arg = name.partition(":")[2]
     if arg:
         options["arg"] = arg
-    return _LOADERS[key](**options)
+    return loader(**options)
 
 
-__all__ = ["DataError", "FeatureSet", "available_datasets", "load_dataset", "register_dataset"]
+__all__ = ["DataError", "FeatureSet", "available_datasets", "get_loader", "load_dataset", "register_dataset"]

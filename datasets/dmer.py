@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import dmer_raw, register_dataset
 from .base import DataError, FeatureSet
+from .readers import read_mat
 from .cache import SubjectTask, extract_subjects, resolve_root
 from .dmer_raw import SkipSubject
 from .features import eeg as feeg
@@ -53,14 +54,7 @@ HOW_TO_GET = ("DMER (Yang et al., Sci Data 11:847, 2024) is distributed by the a
 
 
 def _loadmat(path: Path) -> dict:
-    from scipy.io import loadmat
-
-    if not path.is_file():
-        raise DataError(f"expected {path}. {HOW_TO_GET}")
-    try:
-        return loadmat(path)
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable .mat file ({type(exc).__name__}: {exc})") from exc
+    return read_mat(path, f"a DMER .mat file. {HOW_TO_GET}")
 
 
 def _get(mat: dict, key: str, path: Path) -> np.ndarray:
@@ -230,6 +224,7 @@ def load_dmer(data_root: str | None = None, subjects: Sequence[str] | None = Non
     meta = pd.DataFrame({"subject": np.concatenate([np.full(len(parts[s]["trial"]), s) for s in kept]),
                          "trial": cat["trial"], "window": cat["window"]})
     meta["clip_type"] = np.select([meta.trial < 8, meta.trial < 16], ["positive", "negative"], "mixed")
+    meta["stimulus"] = meta["trial"]  # the clip's vid: every subject watched the same 32 clips
     excluded = {d.name: str(parts[d.name]["skipped"]) for d in dirs if d.name not in kept}
     return FeatureSet(modalities={k: cat[k] for k in ROLES}, roles=ROLES, labels=cat["labels"],
                       emotions=PANAS10, valence=np.array(PANAS10_VALENCE), meta=meta, name="dmer",

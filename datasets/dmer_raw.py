@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .base import DataError
+from .readers import read_csv, read_edf
 
 EEG_FS, GSR_FS, PPG_FS, FPS = 300, 4, 100, 30
 EEG_CHANNELS = ("P3", "C3", "F3", "Fz", "F4", "C4", "P4", "Cz", "Fp1", "Fp2",
@@ -221,12 +222,7 @@ def locate(d: Path) -> dict[str, Path | None]:
 
 def read_edf(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(18 EEG channels in volts, trigger codes) of a DSI-24 EDF (thin mne wrapper)."""
-    import mne
-
-    try:
-        raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable EDF ({type(exc).__name__}: {exc})") from exc
+    raw = read_edf(path, "a DSI-24 EEG recording (EDF)")
     if abs(raw.info["sfreq"] - EEG_FS) > 1e-6:
         raise DataError(f"{path}: sampling rate {raw.info['sfreq']} Hz, expected {EEG_FS}")
     data = raw.get_data()
@@ -239,11 +235,8 @@ def read_edf(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def read_table(path: Path, columns: int) -> pd.DataFrame:
     """The first ``columns`` columns of a CSV as numbers (optional header row dropped; blank/unparsable cells NaN)."""
-    try:
-        table = pd.read_csv(path, header=None, names=range(columns), usecols=range(columns),
-                            skip_blank_lines=True)
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable CSV ({type(exc).__name__}: {exc})") from exc
+    table = read_csv(path, f"a CSV with at least {columns} columns", header=None, names=range(columns),
+                     usecols=range(columns), skip_blank_lines=True)
     if pd.to_numeric(table.iloc[:1, 0], errors="coerce").isna().all():
         table = table.iloc[1:]  # a header row
     return table.apply(pd.to_numeric, errors="coerce")  # index = 0-based file line

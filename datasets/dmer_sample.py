@@ -9,6 +9,9 @@ The file has no trial ids. Windows of one trial share their label row, so ``tria
 distinct label rows: trials rated identically share an id (the sample's 32 trials give 22
 distinct rows), which only coarsens trial-grouped splits.
 The file's own split is kept in the meta column ``split`` ('train'/'test').
+The stimulus identity (meta ``stimulus``, read only by the stimulus oracle) is that label-row id:
+for one subject, one clip has one rating, so windows sharing a row are those the clip-id oracle
+would pool (identically rated clips pooled together predict the same row either way).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import pandas as pd
 
 from . import register_dataset
 from .base import DataError, FeatureSet
+from .readers import read_mat
 from .cache import resolve_root
 from .synthetic import PANAS10, PANAS10_VALENCE
 
@@ -29,12 +33,7 @@ HOW_TO_GET = (f"Download {FILE} from https://github.com/shinyfang/EmotionDict (d
 
 
 def _read(path: Path) -> dict:
-    from scipy.io import loadmat
-
-    try:
-        return loadmat(path)
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable .mat file ({type(exc).__name__}: {exc})") from exc
+    return read_mat(path, f"EmotionDict's feature sample. {HOW_TO_GET}")
 
 
 @register_dataset("dmer-sample", "one DMER subject's reduced features (EmotionDict sample file)")
@@ -63,7 +62,7 @@ def load_dmer_sample(data_root: str | None = None, n_jobs: int = 1) -> FeatureSe
     trial = trial.ravel()
     window = pd.Series(trial).groupby(trial).cumcount().to_numpy()
     meta = pd.DataFrame({"subject": "dmer-sample", "trial": trial, "window": window,
-                         "split": np.concatenate([p[2] for p in parts])})
+                         "split": np.concatenate([p[2] for p in parts]), "stimulus": trial})
     return FeatureSet(modalities=mods, roles=MODALITIES, labels=labels, emotions=PANAS10,
                       valence=np.array(PANAS10_VALENCE), meta=meta, name="dmer-sample",
                       info={"source": str(path)})

@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import register_dataset
 from .base import DataError, FeatureSet
+from .readers import mat_array, read_mat
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RENORMALISE_TOL = 1e-3  # label rows off by at most this (rounding in the files) are renormalised
@@ -23,14 +24,8 @@ def default_ldl_root() -> Path:
 
 
 def _read_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    from scipy.io import loadmat
-
-    mat = loadmat(path)
-    missing = [k for k in ("features", "labels") if k not in mat]
-    if missing:
-        raise DataError(f"{path}: lacks variable(s) {missing}; has "
-                        f"{sorted(k for k in mat if not k.startswith('__'))}")
-    return np.asarray(mat["features"], dtype=np.float64), np.asarray(mat["labels"], dtype=np.float64)
+    mat = read_mat(path, "an LDL .mat file with variables 'features' (n, d) and 'labels' (n, C)")
+    return mat_array(mat, "features", path, ndim=2), mat_array(mat, "labels", path, ndim=2)
 
 
 def _checked_labels(labels: np.ndarray, path: Path) -> np.ndarray:

@@ -1,0 +1,155 @@
+"""Check a command's flags before any work starts.
+
+Everything here runs before data is loaded or a directory is created, so a typo costs a
+moment, not a data load, and leaves nothing behind. Each check raises :class:`UsageError`
+naming the flag and what it accepts. Loader and protocol options are checked against the
+signature of the function that will receive them (``inspect.signature``), so a new loader or
+protocol is validated without a table to keep in step.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Callable
+
+from .errors import UsageError
+
+# Splitter arguments the runner supplies itself; never user options.
+_SPLITTER_OWN = ("meta", "seed")
+# Protocol options the runner consumes before splitting (per-subject normalisation).
+RUNNER_PROTOCOL_OPTIONS = ("normalize",)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, e.g. under taskset or a cgroup
+    cpuset), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows: no affinity API
+        return os.cpu_count() or 1
+
+
+def n_jobs(value: int | None, flag: str = "--n-jobs") -> int:
+    """Worker processes: ``None`` (default) and ``-1`` mean every usable core; ``1`` is serial.
+
+    ``-1`` follows joblib's meaning but counts only the cores the process may use. Other
+    negative values and 0 are refused rather than guessed at.
+    """
+    if value is None or value == -1:
+        return usable_cores()
+    if value < 1:
+        raise UsageError(f"{flag} {value}: expected a positive number of workers, or -1 for every "
+                         f"usable core ({usable_cores()} here)")
+    return value
+
+
+def seeds(text: str) -> tuple[int, ...]:
+    """``--seeds 0,1,2`` -> (0, 1, 2): integers >= 0, each once."""
+    out = []
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            seed = int(part)
+        except ValueError:
+            raise UsageError(f"--seeds {text!r}: {part!r} is not an integer; "
+                             "expected comma-separated integers >= 0, e.g. 0,1,2") from None
+        if seed < 0:
+            raise UsageError(f"--seeds {text!r}: seed {seed} is negative; seeds are integers >= 0")
+        if seed in out:
+            raise UsageError(f"--seeds {text!r}: seed {seed} is given twice; each seed runs once")
+        out.append(seed)
+    return tuple(out)
+
+
+def methods(text: str) -> list:
+    """``--methods`` -> MethodSpecs; unknown names, broken plugins and duplicates are refused."""
+    from .registry import broken_plugins, parse_methods
+
+    if not text.strip():
+        raise UsageError("--methods is empty; give 'all' or comma-separated names (see `list methods`)")
+    broken = broken_plugins()
+    try:
+        specs = parse_methods(text)
+    except KeyError as exc:  # parse_methods' unknown name/variant: its message lists valid ones
+        asked = {part.split("[")[0].strip() for part in text.split(",")}
+        name = next((b for b in broken if b in asked), None)
+        if name is not None:
+            raise UsageError(f"--methods: method {name!r} could not be loaded: {broken[name]}") from None
+        raise UsageError(f"--methods: {exc.args[0]}") from None
+    seen = set()
+    for spec in specs:
+        ident = (spec.name, spec.variant, repr(sorted(spec.params.items())))
+        if ident in seen:
+            raise UsageError(f"--methods: {spec.label} is listed twice; each method runs once")
+        seen.add(ident)
+    return specs
+
+
+def _check_kwargs(fn: Callable, options: dict, what: str, flag_of: Callable[[str], str],
+                  skip: tuple[str, ...] = ()) -> None:
+    """Refuse options ``fn`` does not take, and text given where ``fn``'s default is a number."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    valid = [n for n in params if n not in skip]
+    for key, value in options.items():
+        if key not in params or key in skip:
+            raise UsageError(f"{flag_of(key)}: {what} takes no option {key!r}; "
+                             f"it takes: {', '.join(valid) or '(none)'}")
+        default = params[key].default
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        if numeric and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise UsageError(f"{flag_of(key)}: {what} option {key!r} expects a number "
+                             f"(default {default!r}), got {value!r}")
+
+
+def dataset(name: str) -> Callable:
+    """The loader function registered for ``name`` (``ldl:X`` -> the ``ldl:`` loader)."""
+    import datasets
+
+    try:
+        return datasets.get_loader(name)
+    except KeyError as exc:
+        raise UsageError(f"--dataset: {exc.args[0]}") from None
+
+
+def dataset_options(name: str, options: dict) -> None:
+    """Options (``--dataset-option``, ``--data-root``) the loader of ``name`` takes."""
+    loader = dataset(name)
+    if "data_root" in options and "data_root" not in inspect.signature(loader).parameters:
+        raise UsageError(f"--data-root: dataset {name!r} is generated in memory and reads no "
+                         "files; drop --data-root (or pick a real dataset, see `list datasets`)")
+
+    def flag(key: str) -> str:
+        return "--data-root" if key == "data_root" else f"--dataset-option {key}={options[key]!r}"
+
+    _check_kwargs(loader, options, f"dataset {name!r}", flag, skip=("arg",))
+
+
+def protocol(name: str, options: dict, flags: dict[str, str]) -> None:
+    """``name`` is a protocol or an experiment, and each of its splitters takes ``options``
+    (``flags`` maps an option to the flag that set it, e.g. ``group`` -> ``--group``)."""
+    from protocols import available_protocols, get_splitter
+    from protocols.experiments import EXPERIMENTS, SPLITS
+
+    valid = {**available_protocols(), **EXPERIMENTS}
+    if name not in valid:
+        raise UsageError(f"--protocol: unknown protocol {name!r}; valid: {', '.join(valid)}")
+    splitter_options = {k: v for k, v in options.items() if k not in RUNNER_PROTOCOL_OPTIONS}
+    for split in SPLITS if name in EXPERIMENTS else (name,):
+        what = f"protocol {split!r}" + (f" (part of {name!r})" if split != name else "")
+        _check_kwargs(get_splitter(split), splitter_options, what,
+                      lambda k: flags.get(k, f"protocol option {k}"), skip=_SPLITTER_OWN)
+
+
+def positive(value: float | None, flag: str) -> None:
+    if value is not None and not value > 0:
+        raise UsageError(f"{flag} {value:g}: expected a positive number of seconds")
+
+
+def formats(text: str, valid: tuple[str, ...] = ("md", "tex")) -> tuple[str, ...]:
+    out = tuple(f.strip() for f in text.split(",") if f.strip())
+    bad = [f for f in out if f not in valid]
+    if bad or not out:
+        raise UsageError(f"--format {text!r}: expected a comma-separated subset of {', '.join(valid)}")
+    return out

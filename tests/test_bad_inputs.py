@@ -1,0 +1,294 @@
+"""The bad-input corpus (issue 11): each class of bad input is built on the fly in ``tmp_path``
+and must give exit 2 (1 for a run whose jobs failed), a one-line message naming the flag or
+file, and no traceback. The CLI runs in-process (``main(argv)``) unless a fresh interpreter is
+the point (plugins, concurrency)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.io import savemat
+
+from benchmark import registry
+from benchmark.cli import main
+from methods.base import BaseMethod
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "BENCHMARK_QUIET": "1"}
+SMOKE = ["--preset", "smoke", "--methods", "prior"]
+
+
+def cli(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def refused(capsys, *argv, names: str) -> str:
+    code, _, err = cli(capsys, *argv)
+    assert code == 2, err
+    assert "Traceback" not in err and names in err, err
+    assert err.count("error:") == 1 and err.strip().startswith("error:"), err
+    return err
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bad") / "run"
+    assert main(["run", *SMOKE, "--out", str(out)]) == 0
+    return out
+
+
+# ------------------------------------------------------------------ options
+@pytest.mark.parametrize("flags, names", [
+    (["--seeds", "a,b"], "--seeds"),
+    (["--seeds", "-1"], "--seeds"),
+    (["--seeds", "0,0"], "--seeds"),
+    (["--n-jobs", "0"], "--n-jobs"),
+    (["--methods", "prior,prior"], "--methods"),
+    (["--dataset-option", "foo=1"], "foo"),
+    (["--group", "trial", "--protocol", "loso"], "--group"),
+    (["--group", "trial", "--protocol", "kfold"], "--group"),
+    (["--data-root", "/tmp"], "--data-root"),
+    # our own: a number option given text, a non-positive time limit, an empty method list
+    (["--dataset-option", "n_subjects=many"], "n_subjects"),
+    (["--time-limit", "0"], "--time-limit"),
+    (["--methods", " "], "--methods"),
+])
+def test_bad_run_options_are_refused_before_any_work(capsys, tmp_path, flags, names):
+    out = tmp_path / "run"
+    args = ["run", "--preset", "smoke", "--methods", "prior", *flags, "--out", out]
+    refused(capsys, *args, names=names)
+    assert not out.exists(), "nothing may be created before validation passes"
+
+
+def test_n_jobs_defaults_to_usable_cores_and_minus_one_means_the_same():
+    from benchmark import validate
+
+    cores = len(os.sched_getaffinity(0))
+    assert validate.n_jobs(None) == validate.n_jobs(-1) == cores
+    assert validate.n_jobs(1) == 1
+
+
+# ------------------------------------------------------------------ unreadable data files
+def _ldl(root: Path, name: str, **variables) -> None:
+    root.mkdir(exist_ok=True)
+    savemat(root / f"{name}.mat", variables)
+
+
+def _bad_mat_files(root: Path) -> list[str]:
+    rng = np.random.default_rng(0)
+    feats, labels = rng.normal(size=(12, 3)), rng.dirichlet(np.ones(4), size=12)
+    _ldl(root, "good", features=feats, labels=labels)
+    good = (root / "good.mat").read_bytes()
+    (root / "truncated.mat").write_bytes(good[: len(good) // 2])
+    (root / "header.mat").write_bytes(good[:128])
+    (root / "v73.mat").write_bytes(b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(512, b" ") + b"\x89HDF\r\n\x1a\n")
+    (root / "text.mat").write_text("features,labels\n1,2\n")
+    _ldl(root, "empty", features=np.zeros((0, 3)), labels=np.zeros((0, 4)))
+    _ldl(root, "strings", features=feats, labels=np.array(["a", "b"]))
+    return ["truncated", "header", "v73", "text", "empty", "strings"]
+
+
+def test_unreadable_mat_files_name_the_file(capsys, tmp_path):
+    root = tmp_path / "ldl"
+    for name in _bad_mat_files(root):
+        out = tmp_path / f"run-{name}"
+        refused(capsys, "run", *SMOKE, "--dataset", f"ldl:{name}", "--protocol", "kfold",
+                "--data-root", root, "--out", out, names=str(root / f"{name}.mat"))
+        assert not out.exists(), "a run failing while loading data leaves no --out"
+
+
+def test_missing_ldl_file_is_a_data_error(capsys, tmp_path):
+    refused(capsys, "run", *SMOKE, "--dataset", "ldl:Nope", "--protocol", "kfold",
+            "--data-root", tmp_path, "--out", tmp_path / "run", names="Nope.mat")
+
+
+def test_truncated_wrist_csv_names_the_file(capsys, tmp_path, monkeypatch):
+    import shutil
+
+    from conftest import shared_data
+
+    src = shared_data("wesad_e4") / "S2"
+    root = tmp_path / "wesad"
+    shutil.copytree(src, root / "S2")
+    bvp = root / "S2" / "S2_E4_Data" / "BVP.csv"
+    lines = bvp.read_text().splitlines()
+    bvp.write_text("\n".join(lines[: len(lines) // 3]) + "\n")
+    monkeypatch.setenv("MIXED_EMOTION_CACHE", str(tmp_path / "cache"))
+    refused(capsys, "prepare", "--dataset", "wesad-e4", "--data-root", root, "--n-jobs", "1",
+            "--dataset-option", 'subjects=["S2"]', names=str(bvp))
+
+
+# ------------------------------------------------------------------ a damaged run heals
+def test_damaged_run_directory_heals(capsys, caplog, tmp_path, smoke_run):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run, out)
+    ref = pd.read_csv(out / "results.csv").set_index("key")
+    preds = sorted((out / "predictions").glob("*.npz"))
+    records = sorted((out / "records").glob("*.json"))
+    preds[0].unlink()                                            # deleted
+    preds[1].write_bytes(preds[1].read_bytes()[:50])             # truncated
+    stripped = next(r for r in records if r.stem not in (preds[0].stem, preds[1].stem))
+    stripped.write_text(json.dumps({"key": stripped.stem, "status": "ok"}))  # key + status only
+
+    code, _, err = cli(capsys, "report", out)
+    assert code == 2 and "Traceback" not in err and "same `run` command" in err
+    named = caplog.text  # the warnings of the store, one per damaged record
+    assert str(preds[0]) in named and str(preds[1]) in named and str(stripped) in named
+
+    code, stdout, _ = cli(capsys, "run", *SMOKE, "--out", out)
+    assert code == 0 and "3 computed" in stdout and "nothing computed" not in stdout
+    healed = pd.read_csv(out / "results.csv").set_index("key")
+    metrics = ["chebyshev", "clark", "canberra", "kl", "cosine", "intersection"]
+    pd.testing.assert_frame_equal(healed[metrics], ref[metrics])
+    assert cli(capsys, "report", out)[0] == 0
+
+
+# ------------------------------------------------------------------ every job fails
+class _Failing(BaseMethod):
+    """Test double whose fit always raises."""
+
+    family = "reference"
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, train, val=None):
+        raise RuntimeError("boom in fit")
+
+    def predict(self, data):
+        raise AssertionError("unreachable")
+
+
+def test_every_job_failing_writes_results_and_groups_failures(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(registry._REGISTRY, "failing", _Failing)
+    monkeypatch.setattr(_Failing, "name", "failing", raising=False)
+    monkeypatch.setattr(_Failing, "display", "Failing", raising=False)
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "run", "--preset", "smoke", "--methods", "failing", "--n-jobs", "1",
+                            "--out", out)
+    assert code == 1 and "Traceback" not in err
+    assert "4 job(s) failed [Failing]: RuntimeError: boom in fit" in err
+    results = pd.read_csv(out / "results.csv")
+    assert (results.query("method == 'failing'")["status"] == "failed").all()
+
+
+# ------------------------------------------------------------------ broken plugin
+def test_broken_plugin_is_isolated(tmp_path):
+    dist = tmp_path / "ghostpkg-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ghostpkg\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[mixed_emotion_benchmark.methods]\nghost = no_such_module:Ghost\n")
+    env = {**ENV, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "benchmark", *map(str, args)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    listed = run("list", "methods")
+    assert listed.returncode == 0 and "aa-knn" in listed.stdout
+    warnings = [line for line in listed.stderr.splitlines() if "ghost" in line]
+    assert len(warnings) == 1 and "ghostpkg" in warnings[0] and "no_such_module" in warnings[0]
+    asked = run("run", "--preset", "smoke", "--methods", "ghost", "--out", tmp_path / "run")
+    assert asked.returncode == 2 and "Traceback" not in asked.stderr
+    assert "error: --methods: method 'ghost' could not be loaded" in asked.stderr
+    assert "No module named 'no_such_module'" in asked.stderr and not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------ file system
+def test_unwritable_out_is_named(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    refused(capsys, "run", *SMOKE, "--out", blocker / "run", names=str(blocker / "run"))
+
+
+def test_disk_full_is_named_and_keeps_finished_records(capsys, tmp_path, monkeypatch):
+    import errno
+
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) > 5:  # run.json and two jobs (predictions + record each) fit on the "disk"
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    out = tmp_path / "run"
+    refused(capsys, "run", *SMOKE, "--n-jobs", "1", "--out", out, names="No space left on device")
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert len(list((out / "records").glob("*.json"))) == 2
+    assert not list(out.rglob("*.tmp")), "no temporary file left behind"
+    code, stdout, _ = cli(capsys, "run", *SMOKE, "--out", out)
+    assert code == 0 and "2 cached" in stdout
+
+
+def test_files_follow_the_umask(smoke_run):
+    for path in [smoke_run / "run.json", smoke_run / "results.csv", *smoke_run.glob("records/*.json")]:
+        assert path.stat().st_mode & 0o777 == 0o666 & ~_umask(), path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# ------------------------------------------------------------------ baseline files
+@pytest.mark.parametrize("content, names", [
+    ('{"tables": {"t": {"Prior": {"kl2": 0.1}}}}', "'kl2'"),
+    ("{not json", "not valid JSON"),
+    ('{"tolerance": {}}', "'tables'"),
+])
+def test_bad_baseline_is_named(capsys, tmp_path, smoke_run, content, names):
+    base = tmp_path / "baseline.json"
+    base.write_text(content)
+    err = refused(capsys, "check", smoke_run, "--baseline", base, names=str(base))
+    assert names in err
+
+
+# ------------------------------------------------------------------ our own cases
+def test_report_of_a_non_run_directory_and_bad_format(capsys, tmp_path, smoke_run):
+    refused(capsys, "report", tmp_path, names=str(tmp_path))
+    refused(capsys, "report", smoke_run, "--format", "pdf", names="--format")
+    refused(capsys, "report", smoke_run, "--compare-paper", names="--compare-paper")
+
+
+def test_damaged_run_json_is_named(capsys, tmp_path, smoke_run):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run, out)
+    (out / "run.json").write_text("{")
+    refused(capsys, "report", out, names=str(out / "run.json"))
+
+
+def test_debug_shows_the_traceback(capsys, tmp_path):
+    with pytest.raises(Exception, match="--seeds"):
+        main(["run", *SMOKE, "--seeds", "x", "--debug", "--out", str(tmp_path / "run")])
+
+
+# ------------------------------------------------------------------ shared run directory
+def test_concurrent_runs_leave_a_consistent_directory(tmp_path):
+    out = tmp_path / "shared"
+    procs = [subprocess.Popen([sys.executable, "-m", "benchmark", "run", "--preset", "smoke",
+                               "--methods", methods, "--n-jobs", "1", "--out", str(out)],
+                              cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for methods in ("prior,aa-knn", "prior")]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    manifest = json.loads((out / "run.json").read_text())
+    results = pd.read_csv(out / "results.csv")
+    assert sorted(results["key"]) == sorted(manifest["jobs"])
+    assert set(manifest["methods"]) <= set(results["method"])
+    table = (out / "table.md").read_text()
+    assert ("AA-KNN" in table) == ("aa-knn" in manifest["methods"])
