@@ -1,7 +1,7 @@
 """Jobs: one fit/predict of one method on one fold with one seed, identified by a hash.
 
 A job's key is the SHA-256 of its canonical JSON config: method (name, variant, explicit
-params, preset, code version), dataset (name, options, content fingerprint), protocol
+params, preset, code version, tuning budget when tuned), dataset (name, options, content fingerprint), protocol
 (name, options, fold), dropped modalities and seed. Re-running skips keys already recorded,
 so a killed run resumes and adding a method runs only that method; changing any of these
 (including a method's ``version``) gives new keys, never a stale cached result.
@@ -51,13 +51,14 @@ class Job:
     seed: int
     drop: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, hash=False)
+    tune: int = 0  # tuning budget (benchmark.tuning); in the key only when > 0
 
     def config(self) -> dict:
         cls = self.method.cls
         return {
             "method": {"name": self.method.name, "variant": self.method.variant,
                        "params": self.method.params, "preset": self.preset,
-                       "version": cls.version},
+                       "version": cls.version, **({"tune": self.tune} if self.tune else {})},
             "dataset": {"name": self.dataset, "options": self.dataset_options,
                         "fingerprint": self.data_fingerprint},
             "protocol": {"name": self.protocol, "options": self.protocol_options,

@@ -2,13 +2,17 @@
 
 Discovery imports every module and subpackage of ``methods/`` once, then loads the entry-point
 group ``mixed_emotion_benchmark.methods`` (each entry point names a ``BaseMethod`` subclass,
-or a module whose import registers classes). A method is addressed as ``name`` or
-``name[variant]``; variants are hyper-parameter overrides declared by the class.
+or a module whose import registers classes). A method is addressed as ``name``,
+``name[variant]`` (hyper-parameter overrides declared by the class), ``name[key=value,...]``
+(overrides given on the command line, checked against ``__init__``) or both in one bracket.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import inspect
+import json
+import logging
 import pkgutil
 import re
 from dataclasses import dataclass, field
@@ -17,11 +21,14 @@ from methods.base import FAMILIES, BaseMethod
 
 ENTRY_POINT_GROUP = "mixed_emotion_benchmark.methods"
 _REGISTRY: dict[str, type[BaseMethod]] = {}
+_BROKEN: dict[str, str] = {}  # entry points that failed to load, with the reason
+log = logging.getLogger(__name__)
 # The paper's column order (Tables I-II); methods not listed follow, by name, in their family.
 PAPER_ORDER = ("prior", "pt-svm", "aa-knn", "sa-cpnn", "maet", "tical", "ldl-lrr", "tlr-dl",
                "cad", "carat", "emotiondict", "helo", "mpcl")
 _discovered = False
 _SPEC = re.compile(r"^\s*([\w.\-]+)\s*(?:\[(.+)\])?\s*$")
+_KEY = re.compile(r"^[A-Za-z_]\w*$")
 
 
 def register(name: str, *, family: str, paper: str = "", year: int = 0, display: str = ""):
@@ -57,10 +64,23 @@ def _discover() -> None:
         if mod.name != "base":
             importlib.import_module(f"methods.{mod.name}")
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        obj = ep.load()
-        if isinstance(obj, type) and issubclass(obj, BaseMethod) and obj not in _REGISTRY.values():
-            register(ep.name, family=obj.family, paper=obj.paper, year=obj.year,
-                     display=obj.__dict__.get("display", ""))(obj)
+        try:
+            obj = ep.load()
+            if isinstance(obj, type) and issubclass(obj, BaseMethod) and obj not in _REGISTRY.values():
+                register(ep.name, family=obj.family, paper=obj.paper, year=obj.year,
+                         display=obj.__dict__.get("display", ""))(obj)
+        except Exception as exc:  # a third party's bug must not take the other methods down
+            dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+            _BROKEN[ep.name] = (f"entry point {ep.name} = {ep.value} of distribution {dist!r} "
+                                f"failed to load ({type(exc).__name__}: {exc})")
+            log.warning("%s; every other method works, fix or uninstall %s to use it",
+                        _BROKEN[ep.name], dist)
+
+
+def broken_plugins() -> dict[str, str]:
+    """Entry points that failed to load: name -> what failed (for a usage error on request)."""
+    _discover()
+    return dict(_BROKEN)
 
 
 def method_classes() -> dict[str, type[BaseMethod]]:
@@ -85,14 +105,22 @@ class MethodSpec:
 
     @property
     def label(self) -> str:
-        return f"{self.name}[{self.variant}]" if self.variant else self.name
+        """The spec as typed on the command line, e.g. ``mpcl[w/o PRD,epochs=60]``
+        (``parse_spec(spec.label) == spec`` for every spec without a title)."""
+        inside = [self.variant] if self.variant else []
+        inside += [f"{k}={format_value(v)}" for k, v in self.params.items()]
+        return f"{self.name}[{','.join(inside)}]" if inside else self.name
 
     @property
     def display(self) -> str:
-        """Column title: the override, else the method's display name plus the variant."""
+        """Column title: the override, else the method's display name plus the variant and
+        the explicit parameters, e.g. ``MPCL w/o PRD (epochs=60, d=64)``."""
         if self.title:
             return self.title
-        return f"{self.cls.display} {self.variant}" if self.variant else self.cls.display
+        text = f"{self.cls.display} {self.variant}" if self.variant else self.cls.display
+        if self.params:
+            text += " (" + ", ".join(f"{k}={format_value(v)}" for k, v in self.params.items()) + ")"
+        return text
 
     @property
     def cls(self) -> type[BaseMethod]:
@@ -106,25 +134,34 @@ class MethodSpec:
         return cls(**params)
 
 
-def parse_spec(text: str) -> MethodSpec:
-    """``"mpcl[w/o PRD]"`` -> MethodSpec; unknown names or variants list the valid ones."""
-    m = _SPEC.match(text)
-    classes = method_classes()
-    if not m or m.group(1) not in classes:
-        raise KeyError(f"unknown method {text!r}; valid: {', '.join(classes)}")
-    name, variant = m.group(1), (m.group(2) or "").strip()
-    if variant and variant not in classes[name].variants:
-        valid = ", ".join(classes[name].variants) or "(none)"
-        raise KeyError(f"method {name!r} has no variant {variant!r}; valid: {valid}")
-    return MethodSpec(name, variant)
+def parse_value(text: str):
+    """A parameter value as typed: JSON where it parses (numbers, true/false, null, lists,
+    quoted strings), else the text itself (``fusion=sum`` -> ``"sum"``)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
-def parse_methods(text: str) -> list[MethodSpec]:
-    """A comma-separated list of specs, or ``all`` for every registered method."""
-    if text.strip() == "all":
-        return [MethodSpec(n) for n in method_classes()]
+def format_value(value) -> str:
+    """The inverse of :func:`parse_value`: bare text where it reads back unchanged."""
+    if isinstance(value, str) and parse_value(value) == value and not set(value) & set(",[]="):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+def method_parameters(cls: type[BaseMethod]) -> list[str]:
+    """The hyper-parameters a user may set: ``__init__``'s named arguments except
+    ``random_state``, which the runner derives from the job's seed."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    return [p.name for p in params if p.name not in ("self", "random_state")
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas outside brackets (``a,b[x,y=[1,2]]`` -> ``a``, ``b[x,y=[1,2]]``)."""
     parts, depth, cur = [], 0, ""
-    for ch in text:  # split on commas outside brackets
+    for ch in text:
         depth += (ch == "[") - (ch == "]")
         if ch == "," and depth == 0:
             parts.append(cur)
@@ -132,4 +169,49 @@ def parse_methods(text: str) -> list[MethodSpec]:
         else:
             cur += ch
     parts.append(cur)
-    return [parse_spec(p) for p in parts if p.strip()]
+    return parts
+
+
+def parse_spec(text: str) -> MethodSpec:
+    """``"mpcl"``, ``"mpcl[w/o PRD]"``, ``"mpcl[epochs=60,d=64]"`` or both in one bracket,
+    ``"mpcl[w/o PRD,epochs=60]"`` -> MethodSpec.
+
+    Inside the brackets, an item that names a variant of the method is the variant (at most
+    one); an item ``key=value`` is a hyper-parameter, its value read by :func:`parse_value`.
+    Unknown names, variants and parameters raise ``KeyError`` listing the valid ones; so does a
+    parameter the variant already sets (the variant would be silently changed otherwise).
+    """
+    m = _SPEC.match(text)
+    classes = method_classes()
+    if not m or m.group(1) not in classes:
+        raise KeyError(f"unknown method {text!r}; valid: {', '.join(classes)}")
+    name, cls = m.group(1), classes[m.group(1)]
+    variant, params = "", {}
+    for item in (p.strip() for p in _split_top(m.group(2) or "") if p.strip()):
+        key, eq, value = item.partition("=")
+        if item in cls.variants and not variant:
+            variant = item
+        elif eq and _KEY.match(key.strip()):
+            params[key.strip()] = parse_value(value.strip())
+        else:
+            valid = ", ".join(cls.variants) or "(none)"
+            again = f" besides {variant!r}" if item in cls.variants else ""
+            raise KeyError(f"method {name!r} has no variant {item!r}{again}; valid variants: {valid} "
+                           f"(one per method), or key=value with a parameter of {name}")
+    valid = method_parameters(cls)
+    for key in params:
+        if key not in valid:
+            why = ("is set per job from --seeds" if key == "random_state"
+                   else "is not a parameter of the method")
+            raise KeyError(f"{name}[{key}=...]: {key!r} {why}; valid parameters: {', '.join(valid)}")
+        if key in cls.variants.get(variant, {}):
+            raise KeyError(f"{name}[{variant},{key}=...]: variant {variant!r} sets {key} itself "
+                           f"({key}={format_value(cls.variants[variant][key])}); give one of the two")
+    return MethodSpec(name, variant, params)
+
+
+def parse_methods(text: str) -> list[MethodSpec]:
+    """A comma-separated list of specs, or ``all`` for every registered method."""
+    if text.strip() == "all":
+        return [MethodSpec(n) for n in method_classes()]
+    return [parse_spec(p) for p in _split_top(text) if p.strip()]

@@ -36,6 +36,18 @@ class BaseMethod(BaseEstimator):
     known_failures
         Conformance check name -> reason, for checks the method is known to fail (reported
         as strict expected failures, so a fix shows up as an unexpected pass).
+    oracle
+        True for a reference that reads information no method is given (e.g. the stimulus
+        identity): shown in tables as a ceiling, never ranked, never in significance tests.
+    search_space
+        Hyper-parameter -> list of values or a ``scipy.stats`` frozen distribution, exactly
+        what scikit-learn's ``ParameterGrid``/``ParameterSampler`` take; searched by the shared
+        tuner (:mod:`benchmark.tuning`, ``run --tune N``). The class docstring names its source
+        (the paper or official code, else "our choice"). Empty: tuning keeps the defaults.
+    tune_in_paper
+        Whether the method's paper tuned its hyper-parameters (by cross-validation or on a
+        validation split); the ``paper`` preset then tunes it, with
+        :data:`benchmark.tuning.PAPER_BUDGET` configurations, unless ``--tune`` says otherwise.
     """
 
     name: ClassVar[str] = ""
@@ -48,6 +60,9 @@ class BaseMethod(BaseEstimator):
     variants: ClassVar[dict[str, dict]] = {}
     modality_subsets: ClassVar[bool] = True
     known_failures: ClassVar[dict[str, str]] = {}
+    oracle: ClassVar[bool] = False
+    search_space: ClassVar[dict] = {}
+    tune_in_paper: ClassVar[bool] = False
 
     def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "BaseMethod":
         raise NotImplementedError

@@ -1,9 +1,12 @@
 """The cost table, kept apart from the results table: time and size per method (column label).
 
 Per column label, over its finished jobs: the number of jobs, fit and predict seconds as mean per
-job and total, and the number of fitted parameters (``n_parameters`` of the record; shown as
-min–max when it differs between jobs, e.g. with the input width of a fold). Failed jobs are
-counted but their times are left out, as a job killed at its time limit says nothing about cost.
+job and total, the tuning seconds (the whole search of :mod:`benchmark.tuning`, every candidate's
+fit and validation scoring; "—" for untuned jobs) and the number of fitted parameters
+(``n_parameters`` of the record; shown as min–max when it differs between jobs, e.g. with the
+input width of a fold). A tuned job's fit seconds are its final model's fit (the winning
+candidate's, also counted in the tuning seconds). Failed jobs are counted but their times are
+left out, as a job killed at its time limit says nothing about cost.
 """
 from __future__ import annotations
 
@@ -15,21 +18,24 @@ from .tables import _tex
 
 COLUMNS = {"jobs": "Jobs", "failed": "Failed", "fit_mean": "Fit s/job", "fit_total": "Fit s total",
            "predict_mean": "Predict s/job", "predict_total": "Predict s total",
-           "parameters": "Parameters"}
+           "tune_total": "Tune s total", "parameters": "Parameters"}
 
 
 def cost_frame(results: pd.DataFrame, column: str = "label") -> pd.DataFrame:
     """One row per column label (in order of appearance) with the :data:`COLUMNS` fields.
 
-    ``results`` is a ``records_frame`` (one table's rows, or a whole run's).
+    ``results`` is a ``records_frame`` (one table's rows, or a whole run's); its
+    ``tune_seconds`` column (the record's ``tuning.seconds``) may be absent: nothing was tuned.
     """
     rows = {}
     for label, grp in results.groupby(column, sort=False):
         ok = grp[grp["status"] == "ok"]
         fit, pred = ok["fit_seconds"].astype(float), ok["predict_seconds"].astype(float)
+        tune = pd.to_numeric(ok.get("tune_seconds", pd.Series(dtype=float)), errors="coerce")
         rows[label] = {"jobs": len(grp), "failed": int((grp["status"] != "ok").sum()),
                        "fit_mean": fit.mean(), "fit_total": fit.sum(),
                        "predict_mean": pred.mean(), "predict_total": pred.sum(),
+                       "tune_total": tune.sum(min_count=1),
                        "parameters": _parameters(ok["n_parameters"])}
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
 
@@ -48,7 +54,8 @@ def _cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     rows = []
     for label, r in frame.iterrows():
         rows.append([str(label), str(r["jobs"]), str(r["failed"])]
-                    + [_seconds(r[c]) for c in ("fit_mean", "fit_total", "predict_mean", "predict_total")]
+                    + [_seconds(r[c]) for c in ("fit_mean", "fit_total", "predict_mean", "predict_total",
+                                                "tune_total")]
                     + [r["parameters"]])
     return header, rows
 
@@ -70,7 +77,8 @@ def cost_markdown(frame: pd.DataFrame, title: str) -> str:
     table = tabulate(rows, header, tablefmt="pipe", disable_numparse=True,
                      colalign=["left"] + ["right"] * (len(header) - 1))
     return (f"### {title} — costs\n\n{table}\n\nWall-clock seconds of fit and predict per finished "
-            "job (mean) and summed over jobs; failed jobs excluded; parameters = fitted "
+            "job (mean) and summed over jobs; tuning = the whole hyper-parameter search "
+            "summed over jobs (— untuned); failed jobs excluded; parameters = fitted "
             "parameters reported by the method.\n")
 
 

@@ -26,8 +26,30 @@ def test_zero_handling_is_finite():
     assert np.isfinite(list(m.values())).all()
     assert m["kl"] == pytest.approx(-np.log(EPS))
     assert evaluate(d, d)["kl"] == 0.0
-    # clipping the prediction (not the truth) makes a zero truth entry cost 1 in Clark
-    assert evaluate(d, d)["clark"] == pytest.approx(1.0)
+    # a correct zero is perfect in Clark and Canberra (0 vs 0 is 0, not 0/0 and not 1)
+    assert evaluate(d, d)["clark"] == 0.0 and evaluate(d, d)["canberra"] == 0.0
+    # a wrong zero: each of the two terms is ((1 - EPS) / (1 + EPS))^2 ~ 1
+    assert m["clark"] == pytest.approx(np.sqrt(2)) and m["canberra"] == pytest.approx(2.0)
+
+
+def test_zero_conventions_beside_reference_computations():
+    """KL is scipy's rel_entr with the prediction clipped to [EPS, 1] (truth exact: 0 log 0 = 0);
+    Clark and Canberra clip both sides, as PyLDL does (with its own, smaller epsilon)."""
+    from scipy.special import rel_entr
+
+    rng = np.random.default_rng(0)
+    d = rng.dirichlet(np.full(6, 0.5), size=50)
+    p = rng.dirichlet(np.full(6, 0.5), size=50)
+    d[::3, 0], p[::4, 0], p[::5, 1] = 0.0, 0.0, 0.0  # exact zeros on both sides, some shared
+    d /= d.sum(axis=1, keepdims=True)
+    p /= p.sum(axis=1, keepdims=True)
+    ps = per_sample(d, p)
+    np.testing.assert_allclose(ps["kl"], rel_entr(d, np.clip(p, EPS, 1)).sum(axis=1), rtol=1e-12)
+    dc, pc = np.clip(d, EPS, 1), np.clip(p, EPS, 1)
+    np.testing.assert_allclose(ps["clark"], np.sqrt((((dc - pc) / (dc + pc)) ** 2).sum(axis=1)))
+    np.testing.assert_allclose(ps["canberra"], (np.abs(dc - pc) / (dc + pc)).sum(axis=1))
+    # by hand: zero truth costs nothing in KL, whatever is predicted there
+    assert evaluate(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))["kl"] == pytest.approx(np.log(2))
 
 
 def test_per_sample_and_directions():

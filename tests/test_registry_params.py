@@ -1,0 +1,55 @@
+"""``name[key=value,...]`` on the command line: parsing, validation, job keys and labels."""
+from __future__ import annotations
+
+import pytest
+
+from benchmark.errors import UsageError
+from benchmark.registry import MethodSpec, parse_methods, parse_spec
+from benchmark.validate import methods as validate_methods
+
+
+def test_params_parse_as_json_where_possible():
+    spec = parse_spec("mpcl[epochs=60,d=64,scales=[1,2.5],fusion=sum,hsc_slots=null,head=\"pool\"]")
+    assert spec == MethodSpec("mpcl", "", {"epochs": 60, "d": 64, "scales": [1, 2.5],
+                                           "fusion": "sum", "hsc_slots": None, "head": "pool"})
+    assert isinstance(spec.params["epochs"], int) and spec.params["scales"][1] == 2.5
+    built = spec.build("smoke", random_state=0)
+    assert (built.epochs, built.d, built.fusion, built.hsc_slots) == (60, 64, "sum", None)
+
+
+def test_variant_and_params_combine_in_one_bracket():
+    spec = parse_spec("mpcl[w/o PRD,epochs=60]")
+    assert (spec.variant, spec.params) == ("w/o PRD", {"epochs": 60})
+    built = spec.build("smoke")
+    assert built.lambda_prd == 0.0 and built.epochs == 60
+    with pytest.raises(KeyError, match="variant 'w/o PRD' sets lambda_prd"):
+        parse_spec("mpcl[w/o PRD,lambda_prd=0.5]")
+    with pytest.raises(KeyError, match="besides 'w/o PRD'"):
+        parse_spec("mpcl[w/o PRD,w/o PCL]")
+
+
+def test_unknown_keys_list_the_valid_parameters():
+    with pytest.raises(KeyError, match=r"'kk' is not a parameter.*valid parameters: k, metric"):
+        parse_spec("aa-knn[kk=3]")
+    with pytest.raises(KeyError, match="set per job from --seeds"):
+        parse_spec("aa-knn[random_state=3]")
+    with pytest.raises(UsageError, match=r"--methods: aa-knn\[kk=...\].*valid parameters: k, metric"):
+        validate_methods("prior,aa-knn[kk=3]")
+
+
+def test_labels_round_trip_and_columns_show_the_values():
+    for text in ["aa-knn", "mpcl[w/o PRD]", "aa-knn[k=7]", "mpcl[w/o PRD,epochs=60,scales=[1,2]]",
+                 "mpcl[fusion=sum]", "mpcl[fusion=\"1\"]"]:
+        spec = parse_spec(text)
+        assert parse_spec(spec.label) == spec, text
+    assert parse_spec("aa-knn[k=7]").display == "AA-KNN (k=7)"
+    assert parse_spec("mpcl[w/o PRD,epochs=60,d=64]").display == "MPCL w/o PRD (epochs=60, d=64)"
+    assert parse_spec("mpcl[w/o PRD]").display == "MPCL w/o PRD"
+
+
+def test_params_split_the_list_and_keep_the_job_apart():
+    specs = parse_methods("prior,aa-knn[k=3],aa-knn[k=5],mpcl[scales=[1,2],d=32]")
+    assert [s.label for s in specs] == ["prior", "aa-knn[k=3]", "aa-knn[k=5]", "mpcl[scales=[1,2],d=32]"]
+    assert validate_methods("aa-knn[k=3],aa-knn[k=5]") == specs[1:3]
+    with pytest.raises(UsageError, match="listed twice"):
+        validate_methods("aa-knn[k=3],aa-knn[k=3]")
