@@ -1,6 +1,8 @@
 """AA-KNN (Geng, TKDE 2016): the mean of the k nearest training distributions."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
@@ -18,7 +20,12 @@ class AAKNN(BaseMethod):
     d̂(x) = (1/k) Σ_{i ∈ N_k(x)} d_i, unweighted, Euclidean distance on the standardised
     concatenation of all modalities (Geng's LDLPackage ``aaknn.m`` with its EDL default k = 4).
     Deterministic: ``random_state`` is accepted for the common interface only.
+
+    ``search_space``: k over 1 … 24 — our choice; Geng (TKDE 2016) fixes k rather than
+    searching it.
     """
+
+    search_space: ClassVar[dict] = {"k": [1, 2, 3, 4, 6, 8, 12, 16, 24]}
 
     def __init__(self, k: int = 4, metric: str = "euclidean", random_state=None):
         self.k = k

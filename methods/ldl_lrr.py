@@ -1,6 +1,8 @@
 """LDL-LRR (Jia et al., TKDE 2021): maximum entropy with a label-ranking-relation loss."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
@@ -52,9 +54,14 @@ class LDLLRR(BaseMethod):
     both are bugs and are not reproduced — this is the loss of the paper. float64 instead of
     float32 (L-BFGS's curvature pairs are sensitive to rounding). ``random_state`` only seeds
     torch for the zero-mean initialisation of θ (torch's default Linear init, as the reference).
+
+    ``search_space``: the paper's grid (Jia et al.: λ over 1e-6 … 1e-1, β over 1e-3 … 1e2,
+    by decades).
     """
 
     presets = {"smoke": {"max_iter": 100}, "quick": {"max_iter": 200}, "paper": {"max_iter": 500}}
+    search_space: ClassVar[dict] = {"lam": [10.0 ** k for k in range(-6, 0)],
+                                    "beta": [10.0 ** k for k in range(-3, 3)]}
 
     def __init__(self, lam: float = 1e-3, beta: float = 1.0, scale: float = 100.0,
                  max_iter: int = 500, random_state=None):

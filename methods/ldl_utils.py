@@ -22,7 +22,7 @@ def stratified_subsample(train: FeatureSet, max_samples: int | None,
     Each stratum keeps its share of the training set (largest-remainder rounding), so a pooled
     LOSO training set keeps every subject and every dominant emotion in proportion. Returns all
     indices (sorted) when ``max_samples`` is None or not smaller than the training set. The
-    subsampling is logged at INFO level, so it is never silent.
+    subsampling is logged as a warning, so it is never silent.
     """
     n = len(train)
     if max_samples is None or n <= max_samples:
@@ -40,7 +40,7 @@ def stratified_subsample(train: FeatureSet, max_samples: int | None,
     chosen = [rng.choice(np.flatnonzero(codes == s), size=k, replace=False)
               for s, k in enumerate(take) if k]
     idx = np.sort(np.concatenate(chosen))
-    log.info("subsampled %d of %d training samples (stratified by subject and dominant label)",
+    log.warning("subsampled %d of %d training samples (stratified by subject and dominant label)",
              len(idx), n)
     return idx
 

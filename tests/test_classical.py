@@ -11,8 +11,8 @@ from methods.cad import cad_loss
 from methods.ldl_lrr import ranking_loss, ranking_targets
 from methods.ldl_utils import project_simplex, stratified_subsample
 from methods.pt_svm import PTSVM, resample_single_labels
-from methods.sa_cpnn import CPNNNet
-from methods.tlr_dl import TLRDL, binarize
+from methods.sa_cpnn import CPNNNet, RpropPlus
+from methods.tlr_dl import TLRDL, binarize, ridge_lambda
 from protocols import get_splitter
 from reports.metrics import evaluate
 from conftest import shared_data
@@ -68,7 +68,7 @@ def test_stratified_subsample_keeps_subject_shares():
 @pytest.mark.parametrize("encoding", ["onehot", "numeric"])
 def test_cpnn_normalised_and_gradient_matches_finite_differences(encoding):
     torch.manual_seed(0)
-    net = CPNNNet(n_features=3, n_labels=4, hidden=5, encoding=encoding, init_range=0.5).double()
+    net = CPNNNet(n_features=3, n_labels=4, hidden=5, encoding=encoding, init=0.5).double()
     x = torch.randn(6, 3, dtype=torch.float64)
     d = torch.distributions.Dirichlet(torch.ones(4)).sample((6,)).double()
     p = torch.softmax(net(x), dim=1)
@@ -93,8 +93,27 @@ def test_cpnn_normalised_and_gradient_matches_finite_differences(encoding):
 
 
 def test_cpnn_numeric_encoding_feeds_the_label_index():
-    net = CPNNNet(2, 3, 4, "numeric", None)
+    net = CPNNNet(2, 3, 4, "numeric", "torch")
     np.testing.assert_array_equal(net.label_code.numpy().ravel(), [1, 2, 3])
+
+
+def _rprop_path(optimizer_cls, grads):
+    w = torch.zeros(1, requires_grad=True)
+    opt = optimizer_cls([w], lr=0.1, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0))
+    path = []
+    for g in grads:
+        w.grad = torch.tensor([g])
+        opt.step()
+        path.append(round(w.item(), 6))
+    return path
+
+
+def test_rprop_plus_backtracks_where_torch_irprop_minus_skips():
+    # Steps 0.1, 0.12; the sign flips: Rprop+ undoes the last step (+0.12) and halves Δ to
+    # 0.06, which the next step uses; iRprop- only skips the update.
+    grads = [1.0, 1.0, -1.0, -1.0]
+    assert _rprop_path(RpropPlus, grads) == [-0.1, -0.22, -0.1, -0.04]
+    assert _rprop_path(torch.optim.Rprop, grads) == [-0.1, -0.22, -0.22, -0.16]
 
 
 # ---------------------------------------------------------------- LDL-LRR
@@ -126,6 +145,35 @@ def test_tlr_objective_decreases_over_admm_iterations():
     assert obj[-1] < 0.5 * obj[0]
     assert (np.diff(obj[5:]) <= 1e-6 * obj[5:-1]).mean() > 0.9, "decreasing once ADMM settles"
     assert m.history_[-1]["residual"] < 1e-3, "G = AO at convergence"
+
+
+def test_ridge_lambda_loo_matches_refitting_without_each_sample():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 5))
+    d = rng.dirichlet(np.ones(3), size=30)
+    grid = np.array([0.01, 1.0, 100.0])
+
+    def brute(lam):  # ridge with an unshrunk bias, refitted n times
+        err = 0.0
+        for i in range(30):
+            keep = np.arange(30) != i
+            xm, dm = x[keep].mean(0), d[keep].mean(0)
+            xc = x[keep] - xm
+            w = np.linalg.solve(xc.T @ xc + 2 * lam * np.eye(5), xc.T @ (d[keep] - dm))
+            err += np.sum(((x[i] - xm) @ w + dm - d[i]) ** 2)
+        return err
+    assert ridge_lambda(x, d, grid) == grid[np.argmin([brute(lam) for lam in grid])]
+    # A validation part with pure-noise targets prefers the strongest shrinkage.
+    assert ridge_lambda(x, d, grid, rng.standard_normal((20, 5)), rng.dirichlet(np.ones(3), 20)) == 100.0
+
+
+def test_tlr_heavy_shrinkage_tends_to_the_prior_not_the_uniform():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 4))
+    labels = rng.dirichlet([8.0, 2.0, 1.0], size=60)
+    data = _featureset(x, labels)
+    p = TLRDL(lam=1e4, max_iter=30, random_state=0).fit(data).predict(data)
+    np.testing.assert_allclose(p, np.tile(labels.mean(axis=0), (60, 1)), atol=0.03)  # uniform: 0.38 off
 
 
 def test_projection_lands_on_the_simplex_at_the_nearest_point():
