@@ -90,3 +90,49 @@ def test_expmap_logmap_round_trip():
 def test_tokenizer_shapes():
     assert ModalityTokenizer((18, 5), 4, 8)(torch.randn(2, 18, 5)).shape == (2, 18, 8)
     assert ModalityTokenizer((28,), 4, 8)(torch.randn(2, 28)).shape == (2, 4, 8)
+
+
+def test_loop_stops_after_patience_and_restores_the_best_epoch(conformance_split):
+    """The shared loop's early-stopping rule: it stops ``patience`` epochs after the best
+    inner-validation KL (or at ``epochs``), and the fitted model is the best epoch's."""
+    from benchmark.registry import MethodSpec
+
+    train, val, _ = conformance_split
+    m = MethodSpec("tical").build("quick", random_state=0, epochs=25, patience=2, lr=3e-2).fit(train, val)
+    kls = [h["val_kl"] for h in m.history_]
+    best = int(np.argmin(kls))
+    assert len(kls) == min(25, best + 1 + 2)
+    assert abs(m._val_kl(m._tensors(val)) - kls[best]) < 1e-6
+
+
+def test_subjects_not_trained_on_get_code_minus_one(small_data):
+    one = small_data.subset(np.flatnonzero(small_data.subjects != small_data.subjects[0]))
+    m = MAET(depth=1, epochs=1, random_state=0).fit(one)
+    codes = m._to_batch(small_data, None).subject.numpy()
+    unseen = small_data.subjects == small_data.subjects[0]
+    assert (codes[unseen] == -1).all() and (codes[~unseen] >= 0).all()
+    assert len(np.unique(codes[~unseen])) == len(np.unique(small_data.subjects[~unseen]))
+
+
+def test_carat_paper_learning_rate_and_supcon_weight_collapse_predictions(conformance_split):
+    """Documented failure (issue 14): CARAT's official lr 5e-5 with SupCon weight 1 for 20
+    epochs predicts one distribution for every sample, no better than the training-mean prior
+    (DMER sample, paper preset: Chebyshev .1012 vs the prior's .1024, prediction std .0002).
+    Small-scale reproduction: the same optimiser settings at smoke width collapse, while the
+    suite's default lr 1e-3 and SupCon weight 1e-3 give per-sample predictions that beat the
+    prior."""
+    from benchmark.registry import MethodSpec
+    from reports.metrics import evaluate
+
+    train, _, test = conformance_split
+
+    def fit(**kw):
+        m = MethodSpec("carat").build("smoke", random_state=0, epochs=20, patience=0, **kw).fit(train)
+        p = m.predict(test)
+        return evaluate(test.labels, p)["kl"], p.std(axis=0).mean()
+
+    prior_kl = evaluate(test.labels, np.tile(train.labels.mean(axis=0), (len(test), 1)))["kl"]
+    paper_kl, paper_spread = fit(lr=5e-5, supcon_weight=1.0)
+    ours_kl, ours_spread = fit(lr=1e-3, supcon_weight=1e-3)
+    assert paper_kl >= prior_kl and paper_spread < 0.5 * ours_spread
+    assert ours_kl < prior_kl
