@@ -1,6 +1,10 @@
 """Render a run directory: ranked tables with significance marks and the label-correlation
 row, the cost table, and on request figures, a self-contained HTML page and the comparison
-with the paper's published numbers."""
+with the paper's published numbers.
+
+Every table's title says what produced it (:func:`table_title`): dataset and label
+construction, protocol and grouping, feature normalisation, preset, and defaults or tuning.
+The regression gate keys its baselines by these titles."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,16 +23,59 @@ class IncompleteRunError(RuntimeError):
     """Some expected jobs of the run have no valid record."""
 
 
-def _by_protocol(results: pd.DataFrame) -> list[tuple[Table, pd.DataFrame]]:
+def _label_construction(dataset: str, options: dict) -> str | None:
+    """The ``items`` option (the label construction) as given, else the loader's default; None
+    for loaders without one."""
+    import inspect
+
+    from .errors import UsageError
+    from .validate import dataset as loader_of
+
+    items = options.get("items")
+    if items is None:
+        try:
+            param = inspect.signature(loader_of(dataset)).parameters.get("items")
+        except UsageError:  # a dataset no longer registered: its records still render
+            return None
+        items = None if param is None else param.default
+    if items is None or isinstance(items, str):
+        return items
+    return ",".join(items)
+
+
+def table_title(records: list[dict]) -> str:
+    """The title of the table of ``records`` (one dataset and protocol), from their configs:
+    ``dataset [items=...] — protocol (grouping) — normalisation — preset — defaults/tuning``."""
+    cfg = records[0]["config"]
+    dataset, protocol = cfg["dataset"]["name"], cfg["protocol"]["name"]
+    items = _label_construction(dataset, cfg["dataset"]["options"])
+    options = dict(cfg["protocol"]["options"])
+    normalize = options.pop("normalize", "none")
+    if protocol == "subject-dependent":
+        protocol += f" ({options.pop('group', 'window')} split)"
+    if options:
+        protocol += " (" + ", ".join(f"{k}={v}" for k, v in sorted(options.items())) + ")"
+    tune = max((r["config"]["method"].get("tune") or 0 for r in records), default=0)
+    return " — ".join([
+        dataset + (f" [items={items}]" if items else ""), protocol,
+        {"none": "no normalisation", "subject": "per-subject normalisation"}.get(
+            normalize, f"normalize={normalize}"),
+        f"{cfg['method']['preset']} preset",
+        f"tuned, budget {tune} per method" if tune else "defaults",
+    ])
+
+
+def _by_protocol(records: list[dict]) -> list[tuple[Table, pd.DataFrame]]:
     """One plain table per (dataset, protocol), with the rows it was built from."""
-    return [(build_table(grp, f"{dataset} — {protocol}"), grp)
-            for (dataset, protocol), grp in results.groupby(["dataset", "protocol"], sort=False)]
+    results = records_frame(records)
+    return [(build_table(grp, table_title([records[i] for i in grp.index])), grp)
+            for _, grp in results.groupby(["dataset", "protocol"], sort=False)]
 
 
-def _tables(results: pd.DataFrame, labels, store: Store) -> list[tuple[Table, pd.DataFrame]]:
+def _tables(records: list[dict], labels, store: Store) -> list[tuple[Table, pd.DataFrame]]:
     """The tables annotated with significance marks and the label-correlation row."""
     out = []
-    for table, grp in _by_protocol(results):
+    for table, grp in _by_protocol(records):
         stats.annotate_table(table, stats.table_tests(grp))
         table.extra_rows.update(figures.correlation_row(
             figures.job_predictions(grp, labels, store.load_predictions)))
@@ -47,7 +94,9 @@ def _figures(out: Path, tables, labels, emotions, store: Store) -> list[Path]:
     fig_dir = out / "figures"
     for table, grp in tables:
         tag = grp["protocol"].iloc[0]
-        paths += stats.cd_diagram(stats.block_matrix(grp, "kl"), "kl", fig_dir / f"cd_kl_{tag}")
+        styles = figures.series_styles(table.columns)  # one colour per column in every figure
+        paths += stats.cd_diagram(stats.block_matrix(grp, "kl"), "kl", fig_dir / f"cd_kl_{tag}",
+                                  colors={k: s["color"] for k, s in styles.items()})
         jobs = figures.job_predictions(grp, labels, store.load_predictions)
         best = _best_label(table)
         best_jobs = [j for j in jobs if j.label == best]
@@ -57,7 +106,7 @@ def _figures(out: Path, tables, labels, emotions, store: Store) -> list[Path]:
         sel = figures.pick_samples(ref.truth, ref.pred)
         preds = {j.label: j.pred[sel] for j in jobs if j.block == ref.block and j.seed == ref.seed}
         paths += figures.plot_distributions(ref.truth[sel], preds, list(emotions),
-                                            fig_dir / f"distributions_{tag}")
+                                            fig_dir / f"distributions_{tag}", styles=styles)
         paths += figures.plot_correlations(
             np.concatenate([j.truth for j in best_jobs]), np.concatenate([j.pred for j in best_jobs]),
             np.concatenate([[j.block] * len(j.index) for j in best_jobs]), list(emotions),
@@ -86,7 +135,7 @@ def render_run(out: Path, formats=("md", "tex"), allow_incomplete: bool = False,
     comparisons = paper.compare_results(results, manifest.get("protocol_options")) if compare_paper else []
     data = load_dataset(manifest["dataset"], **manifest["dataset_options"])
     store = Store(out)
-    tables = _tables(results, data.labels, store) if len(results) else []
+    tables = _tables(records, data.labels, store) if len(results) else []
     md_parts, tex_parts = [], []
     for table, grp in tables:
         if missing:
@@ -112,11 +161,12 @@ def render_run(out: Path, formats=("md", "tex"), allow_incomplete: bool = False,
     return md
 
 
-def label_means(results: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """{table title: {column label: {metric: mean}}} — what the regression gate compares."""
+def label_means(records: list[dict]) -> dict[str, dict[str, float]]:
+    """{table title: {column label: {metric: mean}}} of a run's records — what the regression
+    gate compares."""
     return {t.title: {c: {m: round(float(t.means.at[m, c]), 6) for m in t.means.index}
                       for c in t.means.columns}
-            for t, _ in _by_protocol(results)}
+            for t, _ in _by_protocol(records)}
 
 
 def render_sweep(out: Path, sweep: dict[str, list]) -> list[Path]:

@@ -11,6 +11,9 @@ window-to-window drift), plus a per-subject shift (what makes leave-one-subject-
 the subject-dependent split), a per-trial "stimulus signature" (what makes random window splits
 optimistic, as on DMER), and modality-specific noise that orders modalities by informativeness
 (default as in the paper's Table V: video > EEG > GSR > PPG).
+
+The meta column ``stimulus`` (read only by the stimulus oracle) is the clip (the trial index:
+every subject sees the same clips) or, for ``synthetic-wesad``, the condition.
 """
 from __future__ import annotations
 
@@ -138,7 +141,8 @@ def make_synthetic(n_subjects: int = 16, n_positive: int = 8, n_negative: int = 
         for c, (kind, centre) in enumerate(zip(kinds, clip_affect)):
             rows.append(_trial_row(s, c, centre, 0.1, style, loadings, rng, kind=kind))
     return _assemble(pd.DataFrame(rows), n_windows, DMER_MODALITIES, "synthetic", drift,
-                     subject_shift, trial_signature, rng, extra_meta={"clip_type": "kind"})
+                     subject_shift, trial_signature, rng,
+                     extra_meta={"clip_type": "kind", "stimulus": "trial"})
 
 
 @register_dataset("synthetic-wesad", "WESAD-shaped synthetic data (ECG, EDA, EMG, ACC)")
@@ -154,4 +158,5 @@ def make_synthetic_wesad(n_subjects: int = 15, n_windows: int = 24, seed: int = 
             rows.append(_trial_row(s, c, WESAD_CONDITION_AFFECT[cond], 0.12, style, loadings, rng,
                                    condition=cond))
     return _assemble(pd.DataFrame(rows), n_windows, WESAD_MODALITIES, "synthetic-wesad", drift,
-                     subject_shift, trial_signature, rng, extra_meta={"condition": "condition"})
+                     subject_shift, trial_signature, rng,
+                     extra_meta={"condition": "condition", "stimulus": "condition"})

@@ -14,7 +14,6 @@ only numpy arrays, dtypes and plain containers: a pickle that asks for anything 
 from __future__ import annotations
 
 import codecs
-import io
 import pickle
 from pathlib import Path
 from typing import Sequence
@@ -24,10 +23,11 @@ from scipy.signal import resample_poly
 
 from . import register_dataset
 from .base import DataError, FeatureSet
+from .readers import read_pickle as read_pickle_file
 from .cache import SubjectTask, extract_subjects, resolve_root
 from .features import wesad as fw
 from .wesad_e4 import SUBJECTS, assemble, find_subjects, window_centres
-from .wesad_quest import DMER_SHARED_ITEMS, condition_distribution, parse_quest
+from .wesad_quest import DEFAULT_LABEL_SET, items_name, parse_quest, resolve_items
 
 FS = 700.0
 CHEST = {"ACC": 3, "ECG": 1, "EMG": 1, "EDA": 1, "Temp": 1, "Resp": 1}
@@ -35,7 +35,7 @@ WRIST = {"ACC": (32.0, 3), "BVP": (64.0, 1), "EDA": (4.0, 1), "TEMP": (4.0, 1)}
 ROLES = {"ecg": "primary", "eda": "auxiliary", "emg": "auxiliary", "acc": "behavioral"}
 WRIST_ROLES = {"wrist_bvp": "primary", "wrist_eda": "auxiliary", "wrist_temp": "auxiliary",
                "wrist_acc": "behavioral"}
-RECIPE_VERSION = f"wesad-pkl-1+{fw.RECIPE_VERSION}"
+RECIPE_VERSION = f"wesad-pkl-2+{fw.RECIPE_VERSION}"  # 2: labels left out of the cache
 HOW_TO_GET = ("WESAD is at https://archive.ics.uci.edu/dataset/465 (or the Uni Siegen page); "
               "unzip it so that DATA_ROOT/SX/SX.pkl and DATA_ROOT/SX/SX_quest.csv exist.")
 _ALLOWED = {
@@ -70,14 +70,8 @@ class SafeUnpickler(pickle.Unpickler):
 
 def safe_load(path: Path) -> dict:
     """Load a WESAD pickle with :class:`SafeUnpickler`; errors name the file."""
-    try:
-        data = path.read_bytes()
-        obj = SafeUnpickler(io.BytesIO(data), encoding="latin1").load()
-    except PickleRejected as exc:
-        raise PickleRejected(f"{path}: {exc}") from None
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable WESAD pickle ({type(exc).__name__}: {exc}); "
-                        "the file may be truncated or corrupt") from exc
+    obj = read_pickle_file(path, SafeUnpickler, "a WESAD SX.pkl (dict with subject/signal/label)",
+                      encoding="latin1")
     if not isinstance(obj, dict):
         raise DataError(f"{path}: expected a dict with keys subject/signal/label, got {type(obj).__name__}")
     return obj
@@ -122,9 +116,9 @@ def read_pickle(path: Path, wrist: bool) -> tuple[dict, np.ndarray]:
     return signals, label
 
 
-def extract_subject(subject_dir: str, shift: float, margin: float, wrist: bool,
-                    items: Sequence[str]) -> dict:
-    """Feature windows, labels and meta of one subject from its pickle and questionnaire."""
+def extract_subject(subject_dir: str, shift: float, margin: float, wrist: bool) -> dict:
+    """Feature windows and meta of one subject from its pickle and questionnaire (labels are
+    built outside the cache, per label construction, by :func:`datasets.wesad_e4.assemble`)."""
     d = Path(subject_dir)
     s = d.name
     conditions = parse_quest(d / f"{s}_quest.csv")
@@ -154,8 +148,6 @@ def extract_subject(subject_dir: str, shift: float, margin: float, wrist: bool,
             "wrist_acc": fw.acc_features(sig["wrist_ACC"] / 64.0, 32.0, t),
         })
     out.update({
-        "labels": np.concatenate([np.tile(condition_distribution(cond, items, str(d)), (len(c), 1))
-                                  for _, cond, c in rows]),
         "trial": np.concatenate([np.full(len(c), k) for k, _, c in rows]),
         "window": np.concatenate([np.arange(len(c)) for _, _, c in rows]),
         "condition": np.concatenate([np.full(len(c), cond.name) for _, cond, c in rows]),
@@ -172,21 +164,22 @@ def expected_files(subject_dir: Path) -> list[Path]:
 @register_dataset("wesad", "WESAD SX.pkl (chest ECG/EDA/EMG/ACC, optional wrist) + questionnaires")
 def load_wesad(data_root: str | None = None, subjects: Sequence[str] | None = None,
                shift: float = 10.0, margin: float = 30.0, wrist: bool = False,
-               items: Sequence[str] = DMER_SHARED_ITEMS, cache_dir: str | None = None,
+               items: str | Sequence[str] = DEFAULT_LABEL_SET, cache_dir: str | None = None,
                n_jobs: int = 1) -> FeatureSet:
     """Load WESAD from its pickles; options as :func:`datasets.wesad_e4.load_wesad_e4`."""
     root = resolve_root(data_root, "wesad", HOW_TO_GET)
     dirs = find_subjects(root, subjects, expected_files, "wesad", HOW_TO_GET)
-    options = dict(shift=shift, margin=margin, wrist=wrist, items=list(items))
+    label_items = resolve_items(items)
+    options = dict(shift=shift, margin=margin, wrist=wrist)
     tasks = [SubjectTask(d.name, tuple(expected_files(d)), extract_subject,
-                         dict(subject_dir=str(d), shift=shift, margin=margin, wrist=wrist, items=tuple(items)))
+                         dict(subject_dir=str(d), shift=shift, margin=margin, wrist=wrist))
              for d in dirs]
     parts = extract_subjects("wesad", tasks, RECIPE_VERSION, options, cache_dir=cache_dir, n_jobs=n_jobs)
     roles = {**ROLES, **(WRIST_ROLES if wrist else {})}
     if wrist:  # chest ECG stays primary; the wrist heart features are auxiliary
         roles["wrist_bvp"] = "auxiliary"
-    return assemble("wesad", [d.name for d in dirs], parts, roles, items,
-                    {"recipe": RECIPE_VERSION, **options})
+    return assemble("wesad", dirs, parts, roles, label_items,
+                    {"recipe": RECIPE_VERSION, **options, "items": items_name(items)})
 
 
 __all__ = ["PickleRejected", "SafeUnpickler", "load_wesad", "safe_load", "SUBJECTS"]

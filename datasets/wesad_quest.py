@@ -16,9 +16,19 @@ Quirks handled here:
   over the subject's other conditions (logged), because dropping a whole condition for one
   missing item would lose ~7 % of that subject's data.
 
-Label items (the distribution's support) are a parameter. The default, :data:`DMER_SHARED_ITEMS`,
-is the nine of DMER's ten PANAS items that WESAD asked after every condition: "Upset" is not in
-WESAD's list, and substituting "Annoyed" would change the item's meaning, so it is left out.
+Label items (the distribution's support) are a parameter, by name (:data:`LABEL_SETS`) or as a
+list of items:
+
+- ``dmer9`` (the default, :data:`DMER_SHARED_ITEMS`): the nine of DMER's ten PANAS items that
+  WESAD asked after every condition. "Upset" is not in WESAD's list, and substituting "Annoyed"
+  would change the item's meaning, so it is left out.
+- ``panas24``: the 24 items asked after every condition.
+- ``all26``: all 26, with "angry" and "irritated", asked only after the stress condition. Outside
+  stress they were not asked; they are scored :data:`UNASKED_SCORE` = 1, the scale's "very
+  slightly or not at all" (our choice: the questionnaire's designers left them out of the calm
+  conditions because they expected no anger there; imputing a per-subject value instead would
+  invent a rating the subject never gave). The constant is a parameter of
+  :func:`condition_distribution`.
 """
 from __future__ import annotations
 
@@ -45,6 +55,10 @@ NEGATIVE_ITEMS = frozenset({"distressed", "annoyed", "guilty", "scared", "hostil
 # DMER's items in DMER's order, without "upset" (absent from WESAD's questionnaire).
 DMER_SHARED_ITEMS = ("inspired", "alert", "excited", "enthusiastic", "determined",
                      "afraid", "nervous", "scared", "distressed")
+PANAS24 = tuple(i for i in PANAS_ITEMS if i not in STRESS_ONLY_ITEMS)
+LABEL_SETS = {"dmer9": DMER_SHARED_ITEMS, "panas24": PANAS24, "all26": PANAS_ITEMS}
+DEFAULT_LABEL_SET = "dmer9"
+UNASKED_SCORE = 1.0  # "very slightly or not at all": angry/irritated outside the stress condition
 CONDITIONS = {"Base": ("baseline", 1), "TSST": ("stress", 2), "Fun": ("amusement", 3),
               "Medi 1": ("meditation1", 4), "Medi 2": ("meditation2", 4)}
 N_CONDITIONS = 5
@@ -166,13 +180,40 @@ def item_valence(items: Sequence[str]) -> np.ndarray:
     return np.array([-1 if i in NEGATIVE_ITEMS else 1 for i in items], dtype=np.int8)
 
 
+def resolve_items(items: str | Sequence[str]) -> tuple[str, ...]:
+    """A label construction by name (:data:`LABEL_SETS`) or as a list of PANAS items -> the items."""
+    if isinstance(items, str):
+        if items not in LABEL_SETS:
+            raise DataError(f"items={items!r}: unknown label construction; valid: "
+                            f"{', '.join(LABEL_SETS)}, or a list of PANAS items")
+        return LABEL_SETS[items]
+    items = tuple(items)
+    unknown = [i for i in items if i not in PANAS_ITEMS]
+    if unknown or not items:
+        raise DataError(f"items: unknown PANAS item(s) {unknown or '(none given)'}; valid: "
+                        f"{', '.join(PANAS_ITEMS)}, or one of {', '.join(LABEL_SETS)}")
+    return items
+
+
+def items_name(items: str | Sequence[str]) -> str:
+    """The construction's name for titles and ``info``: the set's name, else the item list."""
+    resolved = resolve_items(items)
+    return next((k for k, v in LABEL_SETS.items() if v == resolved), ",".join(resolved))
+
+
 def condition_distribution(cond: Condition, items: Sequence[str] = DMER_SHARED_ITEMS,
-                           where: str = "") -> np.ndarray:
-    """The condition's PANAS scores over ``items`` divided by their sum (DMER's label recipe)."""
+                           where: str = "", unasked: float = UNASKED_SCORE) -> np.ndarray:
+    """The condition's PANAS scores over ``items`` divided by their sum (DMER's label recipe).
+
+    ``unasked`` scores the stress-only items (angry, irritated) after the other conditions,
+    where WESAD did not ask them; any other missing answer is an error.
+    """
     unknown = [i for i in items if i not in PANAS_ITEMS]
     if unknown:
         raise DataError(f"unknown PANAS item(s) {unknown}; valid: {PANAS_ITEMS}")
-    scores = np.array([cond.panas[i] for i in items], dtype=np.float64)
+    scores = np.array([unasked if i in STRESS_ONLY_ITEMS and math.isnan(cond.panas[i]) and
+                       cond.label != CONDITIONS["TSST"][1] else cond.panas[i]
+                       for i in items], dtype=np.float64)
     if np.isnan(scores).any():
         missing = [i for i, s in zip(items, scores) if np.isnan(s)]
         raise DataError(f"{where} condition {cond.name}: PANAS item(s) {missing} not answered")

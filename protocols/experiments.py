@@ -3,7 +3,9 @@
 An experiment is a list of *parts*; each part is one ordinary run (one splitter, a list of
 methods, optional modality drops) written to its own sub-directory, so every part resumes,
 caches and reports like any run. ``python -m benchmark run --protocol ablation-modules`` runs
-both protocols of Tables III/IV in one invocation.
+both protocols of Tables III/IV in one invocation. Every part inherits the base run's
+``references`` switch (on from the command line), so each table also shows the prior and the
+stimulus oracle, run once on every modality.
 """
 from __future__ import annotations
 
@@ -122,8 +124,9 @@ def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
     (out / "experiment.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
     outcomes = []
     for part in exp.parts:
-        specs = [replace(m, params={**m.params, **(mpcl_params or {})}) if m.name == "mpcl" else m
-                 for m in part.methods]
+        # a test budget for MPCL keeps the column titles of the paper's tables
+        specs = [replace(m, params={**m.params, **(mpcl_params or {})}, title=m.title or m.display)
+                 if m.name == "mpcl" and mpcl_params else m for m in part.methods]
         cfg = replace(base, protocol=part.protocol, methods=specs, drops=part.drops,
                       out=out / part.name)
         outcomes.append((part, run(cfg)))

@@ -1,7 +1,8 @@
 """Figures of a run, as PNG + PDF (matplotlib, Agg backend, no display needed).
 
 - :func:`plot_distributions`: ground-truth vs predicted distributions of a few test samples,
-  grouped bars per emotion (the paper's Fig. 5);
+  grouped bars per emotion (the paper's Fig. 5); the ground truth is solid black with a white
+  hatch, a style no method gets (:func:`series_styles`), and every column its own colour;
 - :func:`plot_correlations`: label-correlation matrices of ground truth and predictions per
   subject (Fig. 9), with :func:`correlation_distance` giving the number added to the tables;
 - :func:`plot_hyperparameter_curves`: metric vs hyper-parameter value (Figs. 6–8).
@@ -27,6 +28,13 @@ from .tables import METRIC_TITLES  # noqa: E402
 
 CORRELATION_ROW = "Label-corr. distance ↓"
 MIN_CORR_SAMPLES = 3
+GROUND_TRUTH = "Ground truth"
+GROUND_TRUTH_STYLE = {"color": "black", "edgecolor": "white", "hatch": "///", "linewidth": 0}
+# tab20 without its two greys (too close to the ground truth's black) and interleaved so that
+# neighbouring columns get different hues: 18 distinct colours, then hatches on top of them.
+_PALETTE = [matplotlib.colormaps["tab20"](i) for i in (*range(0, 20, 2), *range(1, 20, 2))
+            if i not in (14, 15)]
+_HATCHES = ("", "..", "xx", "\\\\")
 
 
 def save_figure(fig, path: Path) -> list[Path]:
@@ -79,25 +87,41 @@ def pick_samples(truth: np.ndarray, pred: np.ndarray, n: int = 4) -> np.ndarray:
     return order[pos]
 
 
+def series_styles(names: list[str]) -> dict[str, dict]:
+    """Bar style per column: a distinct colour each (18), then the colours again with hatches,
+    so no two columns look alike; none is black, which the ground truth alone uses."""
+    return {name: {"color": _PALETTE[j % len(_PALETTE)], "edgecolor": "black",
+                   "hatch": _HATCHES[(j // len(_PALETTE)) % len(_HATCHES)], "linewidth": 0.3}
+            for j, name in enumerate(names)}
+
+
 def plot_distributions(truth: np.ndarray, preds: dict[str, np.ndarray], emotions: list[str],
-                       path: Path, title: str = "") -> list[Path]:
+                       path: Path, title: str = "", styles: dict[str, dict] | None = None) -> list[Path]:
     """Grouped bars per emotion: ground truth then each method, one panel per sample.
 
-    ``truth`` is (n, C) for the n selected samples, ``preds`` maps a column label to (n, C).
+    ``truth`` is (n, C) for the n selected samples, ``preds`` maps a column label to (n, C);
+    ``styles`` (default :func:`series_styles` of ``preds``) keeps a method's colour the same
+    across figures. The figure widens with the number of bars, and the legend sits above the
+    panels so it never hides a bar.
     """
     truth = np.atleast_2d(truth)
     n, c = truth.shape
-    series = {"Ground truth": truth, **{k: np.atleast_2d(v) for k, v in preds.items()}}
-    width = 0.8 / len(series)
-    fig, axes = plt.subplots(n, 1, figsize=(max(6, 0.7 * c), 2.2 * n), squeeze=False, sharey=True)
+    series = {GROUND_TRUTH: truth, **{k: np.atleast_2d(v) for k, v in preds.items()}}
+    styles = {GROUND_TRUTH: GROUND_TRUTH_STYLE, **(styles or series_styles(list(preds)))}
+    width = 0.85 / len(series)
+    fig, axes = plt.subplots(n, 1, figsize=(max(6.0, 0.09 * c * len(series) + 1.5), 2.2 * n),
+                             squeeze=False, sharey=True, layout="constrained")
     x = np.arange(c)
     for i, ax in enumerate(axes[:, 0]):
         for j, (name, values) in enumerate(series.items()):
-            ax.bar(x + (j - (len(series) - 1) / 2) * width, values[i], width, label=name)
+            ax.bar(x + (j - (len(series) - 1) / 2) * width, values[i], width, label=name,
+                   **styles[name])
         ax.set_ylabel(f"sample {i + 1}")
         ax.set_xticks(x, emotions if i == n - 1 else [""] * c, rotation=45, ha="right")
-    axes[0, 0].legend(fontsize=7, ncol=min(len(series), 4))
-    axes[0, 0].set_title(title or "Ground-truth vs predicted emotion distributions")
+        ax.set_xlim(-0.5, c - 0.5)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper center", fontsize=7,
+               ncol=min(len(series), 6))
+    axes[0, 0].set_title(title or "Ground-truth vs predicted emotion distributions", fontsize=10)
     return save_figure(fig, path)
 
 

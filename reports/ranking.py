@@ -14,6 +14,34 @@ from scipy import stats
 from .metrics import HIGHER_IS_BETTER, METRICS
 
 
+def oracle_columns(results: pd.DataFrame) -> list[str]:
+    """Column labels of oracle references (method classes with ``oracle = True``, e.g. the
+    stimulus oracle): shown beside the methods as a ceiling, never ranked, never tested.
+
+    Read from the registry through the ``method`` column of a ``records_frame``; a frame without
+    it (hand-built in tests) or a method no longer registered has no oracle.
+    """
+    if "method" not in results.columns or results.empty:
+        return []
+    from benchmark.registry import method_classes
+
+    classes = method_classes()
+    return list(dict.fromkeys(label for label, name in zip(results["label"], results["method"])
+                              if getattr(classes.get(name), "oracle", False)))
+
+
+def prior_column(results: pd.DataFrame) -> str | None:
+    """The column label of the plain training-mean prior (no variant, no dropped modality)."""
+    if "method" not in results.columns:
+        return None
+    plain = results["method"] == "prior"
+    for col in ("variant", "drop"):
+        if col in results.columns:
+            plain &= results[col].fillna("") == ""
+    labels = results.loc[plain, "label"]
+    return str(labels.iloc[0]) if len(labels) else None
+
+
 def competition_rank(values: pd.Series, higher_is_better: bool) -> pd.Series:
     """Standard competition ranking ("1224"): ties share the best rank, the next is skipped."""
     return values.rank(method="min", ascending=not higher_is_better).astype(int)

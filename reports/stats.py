@@ -15,7 +15,9 @@ CV; folds and seeds are first averaged inside a block, as in the tables) playing
    does not reject, or its corrected p-value is ≥ ``alpha``.
 
 The best is taken on the blocks every method finished, which is the table's bold column unless
-some jobs failed.
+some jobs failed. Oracle references (the stimulus oracle) are left out of every test and of the
+critical-difference diagram: they read what no method is given, so they are a ceiling, not a
+competitor.
 
 A test that cannot reach significance is not run: with n blocks the smallest two-sided exact
 Wilcoxon p-value is 2 / 2ⁿ, so n ≤ 5 blocks can never reject at α = 0.05; the result then says
@@ -33,7 +35,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from .metrics import HIGHER_IS_BETTER, METRICS
-from .ranking import block_means
+from .ranking import block_means, oracle_columns
 from .tables import METRIC_TITLES, Table
 
 ALPHA = 0.05
@@ -68,8 +70,10 @@ def block_matrix(results: pd.DataFrame, metric: str, column: str = "label") -> p
     """Blocks × methods matrix of one metric, keeping only blocks on which every method finished.
 
     ``results`` is a ``records_frame`` of one table (one dataset and protocol); cells are means
-    over the folds and seeds of a block, as in :func:`reports.ranking.block_means`.
+    over the folds and seeds of a block, as in :func:`reports.ranking.block_means`. Oracle
+    columns are dropped: they are never tested or ranked.
     """
+    results = results[~results["label"].isin(oracle_columns(results))]
     means = block_means(results, [column])
     wide = means.pivot(index="block", columns=column, values=metric)
     order = [c for c in dict.fromkeys(results[column]) if c in wide.columns]
@@ -172,22 +176,27 @@ def pairwise_pvalues(blocks: pd.DataFrame) -> pd.DataFrame:
                                sort=False).reindex(index=blocks.columns, columns=blocks.columns)
 
 
-def cd_diagram(blocks: pd.DataFrame, metric: str, path: Path, alpha: float = ALPHA) -> list[Path]:
+def cd_diagram(blocks: pd.DataFrame, metric: str, path: Path, alpha: float = ALPHA,
+               colors: dict[str, object] | None = None) -> list[Path]:
     """Critical-difference diagram (average ranks; bars join methods that do not differ).
 
-    Writes ``path`` with suffixes .png and .pdf and returns both paths; returns [] (draws
-    nothing) with fewer than two methods or two blocks, where ranks mean nothing.
+    ``colors`` maps a column to its colour (default: :func:`reports.figures.series_styles`, one
+    distinct colour per method, rather than scikit-posthocs' ten-colour cycle). Writes ``path``
+    with suffixes .png and .pdf and returns both paths; returns [] (draws nothing) with fewer
+    than two methods or two blocks, where ranks mean nothing.
     """
     import scikit_posthocs as sp
 
-    from .figures import plt, save_figure
+    from .figures import plt, save_figure, series_styles
 
     if blocks.shape[1] < 2 or len(blocks) < 2:
         return []
     ranks = average_ranks(blocks, metric)
     sig = pairwise_pvalues(blocks).fillna(1.0)
+    colors = colors or {k: s["color"] for k, s in series_styles(list(blocks.columns)).items()}
     fig, ax = plt.subplots(figsize=(7, 0.6 + 0.3 * len(ranks)))
-    sp.critical_difference_diagram(ranks, sig, alpha=alpha, ax=ax)
+    sp.critical_difference_diagram(ranks, sig, alpha=alpha, ax=ax,
+                                   color_palette={k: colors[k] for k in ranks.index})
     ax.set_title(f"{METRIC_TITLES[metric]}: average rank over {len(blocks)} blocks "
                  f"(Wilcoxon–Holm, α = {alpha})", fontsize=9)
     return save_figure(fig, Path(path))

@@ -1,6 +1,11 @@
 """Ranked tables in the paper's layout: methods as columns grouped by family, the six metrics
 and Average Rank as rows, per-metric rank in parentheses, best in bold; Markdown and LaTeX
 (booktabs) rendered from one :class:`Table`.
+
+Oracle references (the stimulus oracle) are shown with their means but no rank, are never bold
+and never enter the average rank; with the prior they define the "Gap closed" rows: the fraction
+(prior − method) / (prior − oracle) of the floor-to-ceiling gap a method closes, per metric,
+negative when the method is worse than the prior.
 """
 from __future__ import annotations
 
@@ -10,11 +15,16 @@ import itertools
 
 import pandas as pd
 
-from .metrics import ARROWS, METRICS
-from .ranking import rank_table, summarise
+from .metrics import ARROWS, HIGHER_IS_BETTER, METRICS
+from .ranking import oracle_columns, prior_column, rank_table, summarise
 
 METRIC_TITLES = {"chebyshev": "Chebyshev", "clark": "Clark", "canberra": "Canberra",
                  "kl": "KL", "cosine": "Cosine", "intersection": "Intersection"}
+GAP_METRICS = ("kl", "chebyshev")
+ORACLE_NOTE = ("‡ marks an oracle, not a method: per test window, the mean training label of "
+               "the windows with the same stimulus (clip; WESAD: condition), which no method is "
+               "given (a stimulus unseen in training gets the training mean). A ceiling beside the "
+               "prior's floor: never ranked, never in the significance tests.")
 
 
 @dataclass
@@ -30,6 +40,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     extra_rows: dict[str, dict[str, str]] = field(default_factory=dict)
     marks: dict[str, dict[str, str]] = field(default_factory=dict)  # metric -> column -> suffix (†)
+    unranked: list[str] = field(default_factory=list)  # oracle columns: values shown, no rank
 
 
 def build_table(results: pd.DataFrame, title: str) -> Table:
@@ -45,18 +56,61 @@ def build_table(results: pd.DataFrame, title: str) -> Table:
             notes.append(f"{label}: {status[label]} of {n} jobs did not finish "
                          f"({errs.iloc[0][:160] if len(errs) else ''})")
     summary = summarise(results, ["label"])
-    ok_cols = [c for c in columns if c in set(summary["label"])]
-    means = summary.pivot(index="metric", columns="label", values="mean").reindex(index=list(METRICS))
-    means = means.reindex(columns=ok_cols)
+    ok_cols = [c for c in columns if len(summary) and c in set(summary["label"])]
+    if ok_cols:
+        means = summary.pivot(index="metric", columns="label", values="mean")
+    else:  # every job failed: the table shows the failures and nothing else
+        means = pd.DataFrame(index=list(METRICS))
+    means = means.reindex(index=list(METRICS), columns=ok_cols)
+    oracles = oracle_columns(results)
+    ranked = [c for c in ok_cols if c not in oracles]
     # Rank the values as printed (4 decimals), so ties in the table are ties in the ranks.
-    ranks = rank_table(means.round(4)) if ok_cols else pd.DataFrame()
-    return Table(title, columns, families, means, ranks, summary, notes)
+    ranks = rank_table(means[ranked].round(4)) if ranked else pd.DataFrame()
+    table = Table(title, columns, families, means, ranks, summary, notes, unranked=oracles)
+    if oracles:
+        notes.append(ORACLE_NOTE)
+    table.extra_rows.update(gap_rows(table, prior_column(results)))
+    return table
+
+
+def gap_closed(means: pd.DataFrame, metric: str, prior: str, oracle: str) -> pd.Series | None:
+    """(prior − column) / (prior − oracle) of ``metric`` for every column (positive when the
+    column is better than the prior, whichever the metric's direction); None when the oracle is
+    not better than the prior, where the fraction means nothing."""
+    gap = means.at[metric, prior] - means.at[metric, oracle]
+    sign = -1.0 if HIGHER_IS_BETTER[metric] else 1.0
+    if not sign * gap > 1e-12:
+        return None
+    return (means.loc[metric, prior] - means.loc[metric]) / gap
+
+
+def gap_rows(table: Table, prior: str | None) -> dict[str, dict[str, str]]:
+    """The "Gap closed (KL)" and "Gap closed (Chebyshev)" rows, when the table has the prior
+    and an oracle; a metric where the oracle does not beat the prior gets a note instead."""
+    cols = table.means.columns
+    if prior not in cols or not table.unranked or table.unranked[0] not in cols:
+        return {}
+    oracle, rows = table.unranked[0], {}
+    for metric in GAP_METRICS:
+        frac = gap_closed(table.means, metric, prior, oracle)
+        name = f"Gap closed ({METRIC_TITLES[metric]}) ↑"
+        if frac is None:
+            table.notes.append(f"{name}: not defined, the oracle is not better than the prior.")
+            continue
+        rows[name] = {c: f"{frac[c]:.2f}" for c in cols}
+    if rows:
+        table.notes.append("Gap closed: (prior − method) / (prior − oracle) of the mean; 0 = the "
+                           "prior's floor, 1 = the stimulus oracle's ceiling, negative = worse than "
+                           "the prior.")
+    return rows
 
 
 def _cell(table: Table, metric: str, col: str, bold: tuple[str, str]) -> str:
     if col not in table.means.columns:
         return "failed"
     v = table.means.at[metric, col]
+    if col in table.unranked:  # a perfect oracle's KL may be -1e-17: no "-0.0000"
+        return f"{v:.4f}".replace("-0.0000", "0.0000")
     r = int(table.ranks.at[metric, col])
     text = f"{v:.4f} ({r})"
     text = f"{bold[0]}{text}{bold[1]}" if r == 1 else text
@@ -64,7 +118,7 @@ def _cell(table: Table, metric: str, col: str, bold: tuple[str, str]) -> str:
 
 
 def _avg_cell(table: Table, col: str, bold: tuple[str, str]) -> str:
-    if col not in table.means.columns:
+    if col not in table.means.columns or col in table.unranked:
         return "—"
     a, r = table.ranks.at["avg_rank", col], int(table.ranks.at["avg_rank_rank", col])
     text = f"{a:.2f} ({r})"
@@ -115,7 +169,8 @@ def _spread_markdown(table: Table) -> str:
 
 def _tex(text: str) -> str:
     for a, b in (("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("↑", r"$\uparrow$"),
-                 ("↓", r"$\downarrow$"), ("—", "--"), ("±", r"$\pm$")):
+                 ("↓", r"$\downarrow$"), ("—", "--"), ("±", r"$\pm$"), ("†", r"$^\dagger$"),
+                 ("‡", r"$^\ddagger$")):
         text = text.replace(a, b)
     return text
 

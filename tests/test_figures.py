@@ -92,3 +92,21 @@ def test_pick_samples_spans_best_to_worst():
     pred[7] = distributions(1, 4, 5)[0]            # the only wrong sample
     idx = figures.pick_samples(truth, pred, n=3)
     assert len(idx) == 3 and len(set(idx)) == 3 and idx[-1] == 7
+
+
+@pytest.mark.parametrize("n", [14, 25])
+def test_every_column_has_its_own_style_and_none_looks_like_the_ground_truth(n):
+    from matplotlib.colors import to_rgba
+
+    styles = figures.series_styles([f"method {i}" for i in range(n)])
+    looks = {(to_rgba(s["color"]), s["hatch"]) for s in styles.values()}
+    assert len(looks) == n
+    black = to_rgba(figures.GROUND_TRUTH_STYLE["color"])
+    assert all(to_rgba(s["color"]) != black for s in styles.values())
+
+
+def test_distributions_figure_with_ground_truth_and_fourteen_columns(tmp_path):
+    truth = distributions(3, 9, 0)
+    preds = {f"method {i}": distributions(3, 9, i + 1) for i in range(14)}
+    assert_images(figures.plot_distributions(truth, preds, [f"e{i}" for i in range(9)],
+                                             tmp_path / "dist14"))

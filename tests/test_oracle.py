@@ -1,0 +1,139 @@
+"""The stimulus oracle: what it predicts, that tables show it without ranking it, that the
+significance tests never see it, the gap-closed rows, and the runner's reference columns."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.registry import MethodSpec, method_classes, parse_methods
+from benchmark.reporting import table_title
+from benchmark.runner import RunConfig, run
+from methods.oracle import reference_specs
+from reports.metrics import HIGHER_IS_BETTER, METRICS
+from reports.stats import block_matrix, table_tests
+from reports.tables import build_table, to_latex, to_markdown
+
+ORACLE = method_classes()["oracle"].display
+
+
+def test_predicts_the_training_mean_of_the_same_stimulus_and_falls_back_to_the_mean(small_data):
+    stim = small_data.meta["stimulus"].to_numpy()
+    train_idx = np.flatnonzero(stim != stim[0])  # the first clip is never seen in training
+    train = small_data.subset(train_idx)
+    test = small_data.subset(np.arange(len(small_data)))
+    pred = MethodSpec("oracle").build("smoke").fit(train).predict(test)
+    for s in (1, 5):
+        mean = train.labels[train.meta["stimulus"].to_numpy() == s].mean(axis=0)
+        assert np.allclose(pred[stim == s], mean)
+    assert np.allclose(pred[stim == stim[0]], train.labels.mean(axis=0))
+
+
+def test_refuses_data_without_a_stimulus(small_data):
+    from datasets.base import DataError, FeatureSet
+
+    d = small_data
+    bare = FeatureSet(d.modalities, d.roles, d.labels, d.emotions, d.valence,
+                      d.meta.drop(columns="stimulus"), name="bare")
+    with pytest.raises(DataError, match="stimulus"):
+        MethodSpec("oracle").build("smoke").fit(bare)
+
+
+def _results(levels: dict[tuple[str, str], float], n_blocks: int = 10) -> pd.DataFrame:
+    """One ok job per (method, block): every metric is a per-block base plus the method's
+    offset (lower offset = better, whatever the metric's direction)."""
+    base = np.random.default_rng(0).uniform(0.2, 0.4, n_blocks)
+    rows = []
+    for (method, label), off in levels.items():
+        for b in range(n_blocks):
+            v = base[b] + off + 0.001 * ((b * 7) % 3)  # not exact ties across blocks
+            rows.append({"method": method, "variant": "", "drop": "", "label": label,
+                         "family": "reference" if method in ("prior", "oracle") else "LDL",
+                         "status": "ok", "error": "", "block": str(b), "fold": b, "seed": 0,
+                         **{m: (1 - v if HIGHER_IS_BETTER[m] else v) for m in METRICS}})
+    return pd.DataFrame(rows)
+
+
+# The oracle is far better than every method on every block: if it were ranked or tested it
+# would be rank 1, the bold cell and the best of every Wilcoxon comparison.
+LEVELS = {("prior", "Prior"): 0.10, ("oracle", ORACLE): -0.15, ("aa-knn", "AA-KNN"): 0.05,
+          ("pt-svm", "PT-SVM"): 0.12}
+
+
+def test_the_oracle_is_shown_but_never_ranked():
+    table = build_table(_results(LEVELS), "t")
+    assert ORACLE in table.means.columns and ORACLE not in table.ranks.columns
+    assert table.ranks.at["kl", "AA-KNN"] == 1 and table.ranks.at["avg_rank_rank", "AA-KNN"] == 1
+    md = to_markdown(table)
+    row = next(line for line in md.splitlines() if line.startswith("| KL"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == f"{table.means.at['kl', ORACLE]:.4f}"  # value, no rank, not bold
+    assert cells[3].startswith("**") and "(1)" in cells[3]  # AA-KNN is the best method
+    avg = next(line for line in md.splitlines() if line.startswith("| Average Rank"))
+    assert [c.strip() for c in avg.strip("|").split("|")][2] == "—"
+    assert "‡" in md and "never ranked" in md
+    assert r"$^\ddagger$" in to_latex(table)
+
+
+def test_the_oracle_never_enters_the_significance_tests():
+    res = _results(LEVELS)
+    for metric in METRICS:
+        assert ORACLE not in block_matrix(res, metric).columns
+    tests = table_tests(res)
+    for t in tests.values():
+        assert ORACLE not in t.methods and t.best == "AA-KNN" and ORACLE not in t.pvalues
+    # The tests are those of the table without the oracle, to the last p-value.
+    without = table_tests(res[res["method"] != "oracle"])
+    assert {m: t.pvalues for m, t in tests.items()} == {m: t.pvalues for m, t in without.items()}
+
+
+def test_gap_closed_rows():
+    table = build_table(_results(LEVELS), "t")
+    for metric, name in (("kl", "Gap closed (KL) ↑"), ("chebyshev", "Gap closed (Chebyshev) ↑")):
+        m = table.means.loc[metric]
+        row = table.extra_rows[name]
+        assert row["Prior"] == "0.00" and row[ORACLE] == "1.00"
+        expected = (m["Prior"] - m["AA-KNN"]) / (m["Prior"] - m[ORACLE])
+        assert float(row["AA-KNN"]) == pytest.approx(expected, abs=0.005) and expected > 0
+        assert float(row["PT-SVM"]) < 0  # worse than the prior
+
+
+def test_no_gap_row_when_the_oracle_is_no_better_than_the_prior():
+    table = build_table(_results({**LEVELS, ("oracle", ORACLE): 0.11}), "t")
+    assert not any(k.startswith("Gap closed") for k in table.extra_rows)
+    assert any("not defined" in n for n in table.notes)
+
+
+def test_reference_specs_add_floor_and_ceiling_and_leave_the_oracle_out_without_stimulus(small_data):
+    listed = parse_methods("aa-knn,oracle")
+    refs, rest = reference_specs(listed, small_data.meta, add=True)
+    assert [r.name for r in refs] == ["prior", "oracle"] and [m.name for m in rest] == ["aa-knn"]
+    refs, rest = reference_specs(listed, small_data.meta.drop(columns="stimulus"), add=True)
+    assert [r.name for r in refs] == ["prior"] and [m.name for m in rest] == ["aa-knn"]
+    refs, rest = reference_specs(parse_methods("aa-knn"), small_data.meta, add=False)
+    assert refs == [] and [m.name for m in rest] == ["aa-knn"]
+
+
+def test_runner_adds_the_references_once_even_in_a_modality_drop_study(tmp_path):
+    cfg = RunConfig(methods=parse_methods("aa-knn"), preset="smoke", out=tmp_path / "run",
+                    dataset_options={"n_subjects": 3, "n_windows": 2}, drops=(("video",), ()),
+                    references=True)
+    out = run(cfg)
+    assert list(dict.fromkeys(out.results["label"])) == ["Prior", ORACLE, "AA-KNN w/o Video", "AA-KNN"]
+    assert (out.results["status"] == "ok").all()
+
+
+def test_title_states_items_grouping_normalisation_preset_and_tuning():
+    def rec(method_extra=None, dataset="wesad-e4", doptions=None, poptions=None):
+        return {"config": {"dataset": {"name": dataset, "options": doptions or {}},
+                           "protocol": {"name": "subject-dependent", "options": poptions or {}},
+                           "method": {"preset": "quick", **(method_extra or {})}}}
+
+    assert table_title([rec()]) == ("wesad-e4 [items=dmer9] — subject-dependent (window split) — "
+                                    "no normalisation — quick preset — defaults")
+    title = table_title([rec(doptions={"items": "panas24"},
+                             poptions={"group": "trial", "normalize": "subject"}),
+                         rec({"tune": 8})])
+    assert title == ("wesad-e4 [items=panas24] — subject-dependent (trial split) — "
+                     "per-subject normalisation — quick preset — tuned, budget 8 per method")
+    assert table_title([rec(dataset="synthetic")]).startswith("synthetic — subject-dependent")
