@@ -74,7 +74,6 @@ class Store:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.records = self.root / "records"
-        self.predictions = self.root / "predictions"
         self.invalid: list[str] = []  # record paths found invalid, in the order read
         self.problems: dict[str, str] = {}  # record path -> what is wrong with it
 
