@@ -5,12 +5,11 @@ For every 30-frame segment, every interior pixel of every frame t with 4 <= t < 
 radius 1, temporal radius 4); a neighbour counts 1 when it is >= the centre. Each plane's
 256-bin histogram is normalised to sum 1.
 
-Speed: the segment is one flat uint8 array, so every neighbour of a whole frame (rows 1..H-2 at
-full width) is a contiguous slice at a fixed flat offset; each neighbour comparison is one SIMD
-``np.greater_equal`` into a 0/1 buffer, folded into the code by Horner's scheme (``code = 2·code
-| bit``, two in-place ufuncs), and codes are counted with ``cv2.calcHist`` over the interior
-columns (the first and last column wrap around rows and are never counted). Neighbours that two
-planes share (XT and YT at dt = 0 are XY neighbours) are compared once. :func:`lbp_top_reference`
+Speed: one compiled kernel (numba) per segment, row by row — every neighbour of a row is a
+contiguous slice of the flat uint8 volume at a fixed offset, the eight comparisons vectorise, and
+the row's codes are counted while still in cache (see :func:`_lbp_top_counts`): about 115× real
+time per core at 640×480, against 56× for the best numpy/OpenCV formulation (bounded by
+``cv2.calcHist`` and memory traffic of whole-frame 0/1 buffers). :func:`lbp_top_reference`
 is the plain numpy version the fast one is tested against, bit for bit. ``downscale`` > 1 (not
 the official recipe, default 1 = full frame) shrinks frames with area averaging first, for
 throughput when 640×480 is too slow.
@@ -22,6 +21,7 @@ uses the proper 8-neighbourhood and frames are converted with ``COLOR_BGR2GRAY``
 from __future__ import annotations
 
 import cv2
+import numba
 import numpy as np
 
 RECIPE_VERSION = "lbptop-1"
@@ -64,47 +64,59 @@ def lbp_top_reference(segment: np.ndarray) -> np.ndarray:
     return np.concatenate(hists)
 
 
-def _flat_planes(h: int, w: int) -> list[list[int]]:
-    """Neighbour offsets of the three planes in a flattened (T, H, W) volume, bit i = neighbour i."""
-    return [[dt * h * w + dy * w + dx for dt, dy, dx in offsets] for offsets in _planes()]
+def _flat_planes(h: int, w: int) -> np.ndarray:
+    """(3, 8) neighbour offsets of the three planes in a flattened (T, H, W) volume, bit i = neighbour i."""
+    return np.array([[dt * h * w + dy * w + dx for dt, dy, dx in offsets] for offsets in _planes()], dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _lbp_top_counts(flat: np.ndarray, t: int, h: int, w: int, offsets: np.ndarray) -> np.ndarray:
+    """(3, 256) code counts of a flattened uint8 segment, one interior row of one frame at a time.
+
+    The eight comparisons of a row are one loop over contiguous slices at fixed flat offsets,
+    which LLVM turns into SIMD compares; the row's codes (W bytes) stay in L1 for the histogram,
+    which spreads consecutive codes over 8 sub-histograms so increments of one bin do not wait
+    on each other. Index arithmetic stays inside the volume: interior rows and columns only,
+    frames T_RADIUS .. T-T_RADIUS-1.
+    """
+    counts = np.zeros((3, 8, 256), np.int64)
+    code = np.empty(w, np.uint8)
+    for f in range(T_RADIUS, t - T_RADIUS):
+        for r in range(1, h - 1):
+            row = (f * h + r) * w
+            centre = flat[row:row + w]
+            for p in range(3):
+                o = offsets[p]
+                n0, n1 = flat[row + o[0]:row + o[0] + w], flat[row + o[1]:row + o[1] + w]
+                n2, n3 = flat[row + o[2]:row + o[2] + w], flat[row + o[3]:row + o[3] + w]
+                n4, n5 = flat[row + o[4]:row + o[4] + w], flat[row + o[5]:row + o[5] + w]
+                n6, n7 = flat[row + o[6]:row + o[6] + w], flat[row + o[7]:row + o[7] + w]
+                for x in range(1, w - 1):
+                    c = centre[x]
+                    code[x] = ((n0[x] >= c) * 1 + (n1[x] >= c) * 2 + (n2[x] >= c) * 4 + (n3[x] >= c) * 8
+                               + (n4[x] >= c) * 16 + (n5[x] >= c) * 32 + (n6[x] >= c) * 64
+                               + (n7[x] >= c) * 128)
+                hist = counts[p]
+                x = 1
+                while x + 8 <= w - 1:
+                    for k in range(8):
+                        hist[k, code[x + k]] += 1
+                    x += 8
+                while x < w - 1:
+                    hist[0, code[x]] += 1
+                    x += 1
+    return counts.sum(axis=1)
 
 
 def lbp_top(segment: np.ndarray) -> np.ndarray:
-    """(768,) LBP-TOP of one segment of grayscale frames (T, H, W), T > 2*4 (fast for uint8)."""
+    """(768,) LBP-TOP of one segment of grayscale frames (T, H, W), T > 2*4 (compiled for uint8)."""
     vol = np.asarray(segment)
     _check(vol)
     if vol.dtype != np.uint8:  # OpenCV frames are uint8; other dtypes take the exact slow path
         return lbp_top_reference(vol)
     t, h, w = vol.shape
-    flat = np.ascontiguousarray(vol).reshape(-1)
-    planes = _flat_planes(h, w)
-    n = (h - 2) * w  # rows 1..H-2 of one frame, full width
-    uses = [o for offsets in planes for o in offsets]
-    shared = {o: np.empty(n, np.uint8) for o in dict.fromkeys(uses) if uses.count(o) > 1}
-    bit_buf, code = np.empty(n, np.uint8), np.empty(n, np.uint8)
-    interior = code.reshape(h - 2, w)[:, 1:w - 1]
-    hists = np.zeros((3, 256), dtype=np.float64)
-    for f in range(T_RADIUS, t - T_RADIUS):
-        start = f * h * w + w
-        centre = flat[start:start + n]
-        for o, buf in shared.items():
-            np.greater_equal(flat[start + o:start + o + n], centre, out=buf.view(bool))
-        for p, offsets in enumerate(planes):
-            for bit in range(7, -1, -1):  # Horner: the code's top bit first
-                o = offsets[bit]
-                if o in shared:
-                    ge = shared[o]
-                else:
-                    ge = code if bit == 7 else bit_buf
-                    np.greater_equal(flat[start + o:start + o + n], centre, out=ge.view(bool))
-                if bit == 7:
-                    if ge is not code:
-                        np.copyto(code, ge)
-                else:
-                    np.add(code, code, out=code)
-                    np.bitwise_or(code, ge, out=code)
-            hists[p] += cv2.calcHist([interior], [0], None, [256], [0, 256]).ravel()
-    return (hists / hists.sum(axis=1, keepdims=True)).ravel()
+    counts = _lbp_top_counts(np.ascontiguousarray(vol).reshape(-1), t, h, w, _flat_planes(h, w))
+    return (counts / counts.sum(axis=1, keepdims=True)).ravel()
 
 
 def shrink(frames: np.ndarray, downscale: int) -> np.ndarray:
