@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -297,8 +298,16 @@ def _one_line(exc: BaseException) -> str:
     return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    """SIGTERM (a scheduler's time limit, ``kill``) unwinds like Ctrl-C: worker pools are taken
+    down and the run directory's lock released; finished jobs' records are already on disk."""
+    print("terminated: finished jobs are kept; the same command resumes the rest", file=sys.stderr)
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = build_parser().parse_args(argv)
     debug = args.debug or os.environ.get("BENCHMARK_DEBUG", "") not in ("", "0")
     commands = {"run": cmd_run, "prepare": cmd_prepare, "list": cmd_list, "report": cmd_report,

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import multiprocessing
 import signal
 import threading
 import time
@@ -230,12 +231,22 @@ def _results(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet):
     else:
         # joblib's loky process pool with an initialiser: each worker receives the dataset
         # once; jobs then carry only their config and fold indices.
-        with ProcessPoolExecutor(max_workers=cfg.n_jobs, initializer=_init_worker,
-                                 initargs=(data,)) as pool:
+        pool = ProcessPoolExecutor(max_workers=cfg.n_jobs, initializer=_init_worker, initargs=(data,))
+        try:
             futures = [pool.submit(_execute_in_worker, job, fold, **args)
                        for job, fold in sorted(todo, key=_cost_rank)]
             for fut in as_completed(futures):
                 yield fut.result()
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM from a scheduler, a failed write): kill the workers
+            # now instead of leaving them to finish jobs whose records nobody will write.
+            # A worker still starting up is not reached by kill_workers, and the interpreter
+            # would wait for it at exit, so every child process still alive is terminated too.
+            pool.shutdown(wait=False, kill_workers=True)
+            for child in multiprocessing.active_children():
+                child.terminate()
+            raise
+        pool.shutdown(wait=True)
 
 
 def _run_jobs(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet, store: Store) -> list[dict]:

@@ -124,3 +124,65 @@ def test_warm_rerun_takes_the_fast_path_until_something_changes(tmp_path):
     next((tmp_path / "run" / "records").glob("*.json")).unlink()
     again = cli(*args)
     assert "1 computed" in again.stdout and "nothing computed" not in again.stdout
+
+
+def _descendants(pid: int, marker: str = "") -> set[int]:
+    """Live (non-zombie) processes below ``pid`` whose command line contains ``marker``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return {p for p in found if marker in _cmdline(p)}
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigterm_takes_the_worker_pool_down(tmp_path):
+    """A scheduler's SIGTERM stops the run's workers too: none is left computing jobs whose
+    records nobody will write, and no half-written file stays behind."""
+    out = tmp_path / "run"
+    # Jobs long enough (minutes) that waiting for them, or for the queue, would show.
+    args = ["run", "--methods", "prior,mpcl[epochs=2000,patience=0]", "--preset", "smoke",
+            "--n-jobs", "2", "--out", out]
+    p = subprocess.Popen([sys.executable, "-m", "benchmark", *map(str, args)], cwd=ROOT, env=ENV,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while len(_descendants(p.pid, "popen_loky")) < 2 and time.time() < deadline and p.poll() is None:
+        time.sleep(0.1)
+    time.sleep(2.0)  # the workers import torch and start training
+    workers = _descendants(p.pid, "popen_loky")
+    assert p.poll() is None and len(workers) == 2, "the run ended before its worker pool was seen"
+    p.send_signal(signal.SIGTERM)
+    try:
+        assert p.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        for pid in [p.pid, *_descendants(p.pid)] if p.poll() is None else []:
+            os.kill(pid, signal.SIGKILL)  # it waited for its jobs: the failure under test
+    assert "terminated" in p.stderr.read()
+    deadline = time.time() + 20
+    while any(map(_alive, workers)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)], "workers outlived the terminated run"
+    assert all(f.suffix == ".json" for f in (out / "records").glob("*")), "half-written record left behind"
