@@ -55,14 +55,28 @@ def table_title(records: list[dict]) -> str:
         protocol += f" ({options.pop('group', 'window')} split)"
     if options:
         protocol += " (" + ", ".join(f"{k}={v}" for k, v in sorted(options.items())) + ")"
-    tune = max((r["config"]["method"].get("tune") or 0 for r in records), default=0)
     return " — ".join([
         dataset + (f" [items={items}]" if items else ""), protocol,
         {"none": "no normalisation", "subject": "per-subject normalisation"}.get(
             normalize, f"normalize={normalize}"),
         f"{cfg['method']['preset']} preset",
-        f"tuned, budget {tune} per method" if tune else "defaults",
+        _tuning_phrase(records),
     ])
+
+
+def _tuning_phrase(records: list[dict]) -> str:
+    """"defaults", "tuned, budget N per method", or — when only some methods were tuned (the
+    ``paper`` preset tunes where the method's paper did) — which ones. Reference columns
+    (prior, oracle) have nothing to tune and are left out."""
+    budgets = {r.get("label"): r["config"]["method"].get("tune") or 0
+               for r in records if r.get("family") != "reference"}
+    budget = max(budgets.values(), default=0)
+    if not budget:
+        return "defaults"
+    if all(budgets.values()):
+        return f"tuned, budget {budget} per method"
+    tuned = ", ".join(sorted(label for label, tune in budgets.items() if tune))
+    return f"tuned, budget {budget} per method: {tuned}; defaults for the rest"
 
 
 def _by_protocol(records: list[dict]) -> list[tuple[Table, pd.DataFrame]]:

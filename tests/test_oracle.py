@@ -124,8 +124,10 @@ def test_runner_adds_the_references_once_even_in_a_modality_drop_study(tmp_path)
 
 
 def test_title_states_items_grouping_normalisation_preset_and_tuning():
-    def rec(method_extra=None, dataset="wesad-e4", doptions=None, poptions=None):
-        return {"config": {"dataset": {"name": dataset, "options": doptions or {}},
+    def rec(method_extra=None, dataset="wesad-e4", doptions=None, poptions=None, label="Prior",
+            family="reference"):
+        return {"label": label, "family": family,
+                "config": {"dataset": {"name": dataset, "options": doptions or {}},
                            "protocol": {"name": "subject-dependent", "options": poptions or {}},
                            "method": {"preset": "quick", **(method_extra or {})}}}
 
@@ -133,7 +135,10 @@ def test_title_states_items_grouping_normalisation_preset_and_tuning():
                                     "no normalisation — quick preset — defaults")
     title = table_title([rec(doptions={"items": "panas24"},
                              poptions={"group": "trial", "normalize": "subject"}),
-                         rec({"tune": 8})])
+                         rec({"tune": 8}, label="AA-KNN", family="LDL")])
     assert title == ("wesad-e4 [items=panas24] — subject-dependent (trial split) — "
                      "per-subject normalisation — quick preset — tuned, budget 8 per method")
     assert table_title([rec(dataset="synthetic")]).startswith("synthetic — subject-dependent")
+    # The paper preset tunes only where the method's paper did: the title names those.
+    partial = [rec(), rec({"tune": 20}, label="LDL-LRR", family="LDL"), rec(label="MPCL", family="EDL")]
+    assert table_title(partial).endswith("tuned, budget 20 per method: LDL-LRR; defaults for the rest")
