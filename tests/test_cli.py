@@ -126,22 +126,18 @@ def test_warm_rerun_takes_the_fast_path_until_something_changes(tmp_path):
     assert "1 computed" in again.stdout and "nothing computed" not in again.stdout
 
 
-def _descendants(pid: int, marker: str = "") -> set[int]:
-    """Live (non-zombie) processes below ``pid`` whose command line contains ``marker``, from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return {p for p in found if marker in _cmdline(p)}
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a process from /proc, or None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def _alive(pid: int) -> bool:
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"
 
 
 def _cmdline(pid: int) -> str:
@@ -151,11 +147,25 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+def _descendants(pid: int, marker: str = "") -> set[int]:
+    """Live processes below ``pid`` whose command line contains ``marker``."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        stat = _stat(int(entry.name))
+        if stat is not None and stat[0] != "Z":
+            children.setdefault(stat[1], []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return {p for p in found if marker in _cmdline(p)}
+
+
+def _wait_until(condition, seconds: float) -> None:
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.1)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
@@ -168,9 +178,7 @@ def test_sigterm_takes_the_worker_pool_down(tmp_path):
             "--n-jobs", "2", "--out", out]
     p = subprocess.Popen([sys.executable, "-m", "benchmark", *map(str, args)], cwd=ROOT, env=ENV,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while len(_descendants(p.pid, "popen_loky")) < 2 and time.time() < deadline and p.poll() is None:
-        time.sleep(0.1)
+    _wait_until(lambda: p.poll() is not None or len(_descendants(p.pid, "popen_loky")) >= 2, 120)
     time.sleep(2.0)  # the workers import torch and start training
     workers = _descendants(p.pid, "popen_loky")
     assert p.poll() is None and len(workers) == 2, "the run ended before its worker pool was seen"
@@ -178,11 +186,10 @@ def test_sigterm_takes_the_worker_pool_down(tmp_path):
     try:
         assert p.wait(timeout=30) == 128 + signal.SIGTERM
     finally:
-        for pid in [p.pid, *_descendants(p.pid)] if p.poll() is None else []:
-            os.kill(pid, signal.SIGKILL)  # it waited for its jobs: the failure under test
+        if p.poll() is None:  # it waited for its jobs: the failure under test
+            for pid in [p.pid, *_descendants(p.pid)]:
+                os.kill(pid, signal.SIGKILL)
     assert "terminated" in p.stderr.read()
-    deadline = time.time() + 20
-    while any(map(_alive, workers)) and time.time() < deadline:
-        time.sleep(0.1)
+    _wait_until(lambda: not any(map(_alive, workers)), 20)
     assert not [w for w in workers if _alive(w)], "workers outlived the terminated run"
     assert all(f.suffix == ".json" for f in (out / "records").glob("*")), "half-written record left behind"
