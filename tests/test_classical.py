@@ -53,6 +53,20 @@ def test_pt_svm_gives_zero_to_a_label_never_sampled():
     assert np.corrcoef(p[:, 0], labels[:, 0])[0, 1] > 0.5
 
 
+@pytest.mark.parametrize("n_labels, kept", [(4, 100), (8, 50)])
+def test_pt_svm_caps_resampled_examples_not_instances(n_labels, kept):
+    """The cap counts resampled examples (what the SVC's cost grows with): more labels per
+    instance leave room for fewer instances, still stratified by subject."""
+    rng = np.random.default_rng(2)
+    subjects = np.repeat([0, 1, 2], 100)
+    data = _featureset(rng.standard_normal((300, 3)), rng.dirichlet(np.ones(n_labels), size=300),
+                       subjects)
+    model = PTSVM(max_draws=400, random_state=0).fit(data)
+    assert model.n_train_used_ == kept and len(model.instance_) == kept * n_labels
+    assert model.predict(data).shape == (300, n_labels)
+    assert PTSVM(max_draws=None, random_state=0).fit(data).n_train_used_ == 300
+
+
 def test_stratified_subsample_keeps_subject_shares():
     rng = np.random.default_rng(1)
     subjects = np.repeat([0, 1, 2, 3], [100, 100, 50, 50])
