@@ -147,9 +147,10 @@ def cmd_run(args) -> int:
             print(f"every job already finished and nothing changed: {out} (nothing computed)")
             return 0
 
-    from protocols.experiments import EXPERIMENTS, run_experiment
+    from protocols.experiments import EXPERIMENTS
 
     from . import validate
+    from .experiments import run_experiment
     from .reporting import render_any, render_run
     from .runner import RunConfig, run
 
@@ -214,7 +215,7 @@ def cmd_prepare(args) -> int:
 
 def cmd_list(args) -> int:
     if args.what == "methods":
-        from .registry import method_classes
+        from methods.registry import method_classes
 
         for name, cls in method_classes().items():
             variants = f"  variants: {', '.join(cls.variants)}" if cls.variants else ""
@@ -236,10 +237,10 @@ def cmd_list(args) -> int:
 def _check_paper_comparable(run_dir: Path) -> None:
     """``--compare-paper`` on a run the paper has no numbers for: a usage error, before any
     rendering (checked on each part's ``run.json``)."""
-    from protocols.experiments import experiment_manifest
     from reports.paper import paper_dataset, paper_protocol
 
     from .errors import UsageError
+    from .experiments import experiment_manifest
     from .runner import load_run
 
     exp = experiment_manifest(run_dir)

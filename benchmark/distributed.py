@@ -2,17 +2,18 @@
 
 The dataset is scattered to every worker once (``broadcast=True``) and jobs receive a
 reference to it, so it is shipped once per worker, not once per job. Jobs run the same
-:func:`benchmark.runner.execute` as the local backends; workers return records and
+:func:`benchmark.worker.execute` as the local backends; workers return records and
 predictions to the client, which writes them, so workers need no shared filesystem.
 """
 from __future__ import annotations
+
+from .worker import execute
 
 
 def run_on_dask(todo, data, args: dict, scheduler: str | None, n_local: int):
     """Yield (record, prediction) per job as jobs finish on the cluster."""
     from dask.distributed import Client, LocalCluster, as_completed
 
-    from .runner import execute
 
     cluster = None
     if not scheduler:

@@ -25,5 +25,11 @@ class BaselineError(BenchmarkError):
     """A regression-gate baseline file that is missing or malformed; the message names it."""
 
 
+class JobTimeout(Exception):
+    """A job ran over ``--time-limit``: recorded with status ``timeout``, and the run goes on.
+    Not a user error (the run finishes); defined here, below the worker and the tuner, which
+    both raise or pass it on."""
+
+
 # What ``benchmark.cli.main`` reports as ``error: ...`` (exit 2) instead of a traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (BenchmarkError, DataError)

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from datasets.base import FeatureSet
-
-from .registry import MethodSpec
+from methods.registry import MethodSpec
 
 
 def canonical_json(obj) -> str:

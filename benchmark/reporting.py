@@ -203,7 +203,7 @@ def render_sweep(out: Path, sweep: dict[str, list]) -> list[Path]:
 
 def render_any(out: Path, **options) -> str:
     """Render a plain run, or every part of an experiment (with its sweep curves)."""
-    from protocols.experiments import experiment_manifest
+    from .experiments import experiment_manifest
 
     manifest = experiment_manifest(out)
     if manifest is None:

@@ -1,58 +1,41 @@
 """The runner: plan jobs (methods × variants × folds × seeds), run the ones not yet recorded,
-check every prediction, and write records, ``results.csv`` and the ranked tables.
+and write records and ``results.csv``.
 
 Jobs run in worker processes through joblib (``n_jobs``) or on a Dask cluster
-(``scheduler``); the same :func:`execute` runs in every case, each job seeded from its own key
-and limited to ``threads_per_job`` BLAS/torch threads, so metrics do not depend on the backend
-or on how many jobs run at once.
+(``scheduler``); the same :func:`benchmark.worker.execute` runs in every case, each job seeded
+from its own key and limited to ``threads_per_job`` BLAS/torch threads, so metrics do not depend
+on the backend or on how many jobs run at once.
 """
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import json
 import logging
 import multiprocessing
-import signal
-import threading
-import time
-import traceback
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from joblib.externals.loky import ProcessPoolExecutor
-from threadpoolctl import threadpool_limits
 
-from datasets.base import SIMPLEX_TOL, FeatureSet
+from datasets.base import FeatureSet
 from datasets.normalize import normalize_features
-from protocols import Fold, get_splitter
-from reports.metrics import evaluate
+from datasets.progress import progress
+from methods.registry import MethodSpec
+from protocols import RUNNER_OPTIONS, Fold, get_splitter
 
 from .errors import RunDirError
 from .jobs import Job, canonical_json, fingerprint
 from .lock import locked
 from .prepare import open_dataset
 from .presets import dataset_options
-from .progress import progress
 from .provenance import provenance
-from .registry import MethodSpec
 from .rundir import default_out
 from .store import Store, atomic_write, records_frame
-from .tuning import budget, fit_job
-from .validate import RUNNER_PROTOCOL_OPTIONS
+from .tuning import budget
+from .worker import execute, execute_in_worker, init_worker
 
 log = logging.getLogger(__name__)
-
-
-class PredictionError(ValueError):
-    """A method's prediction breaks the contract: (n, C), finite, >= 0, rows sum to 1."""
-
-
-class JobTimeout(Exception):
-    pass
 
 
 @dataclass
@@ -81,99 +64,6 @@ class RunConfig:
         return Path(self.out) if self.out else default_out(self.dataset, self.protocol, self.preset)
 
 
-def check_prediction(pred, n: int, c: int) -> np.ndarray:
-    """Raise :class:`PredictionError` unless ``pred`` is (n, C) rows on the simplex."""
-    p = np.asarray(pred, dtype=np.float64)
-    if p.shape != (n, c):
-        raise PredictionError(f"prediction has shape {p.shape}, expected ({n}, {c})")
-    if not np.isfinite(p).all():
-        raise PredictionError("prediction has NaN or inf")
-    if (p < 0).any():
-        raise PredictionError(f"prediction has negative entries (min {p.min():.3g})")
-    dev = np.abs(p.sum(axis=1) - 1).max()
-    if dev > SIMPLEX_TOL:
-        raise PredictionError(f"prediction rows do not sum to 1 (max deviation {dev:.3g})")
-    return p
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float | None):
-    """Interrupt the job after ``seconds`` (SIGALRM; only in a process's main thread — in a
-    thread, e.g. a Dask worker, the limit is checked after the job instead)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _raise(signum, frame):
-        raise JobTimeout(f"job exceeded its time limit of {seconds:g} s")
-
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def _limit_torch_threads(n: int) -> None:
-    try:
-        import torch
-    except ImportError:
-        return
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)
-
-
-def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = None,
-            threads: int = 1, prov: dict | None = None) -> tuple[dict, np.ndarray | None]:
-    """Fit and predict one job, check and score the prediction; return (record, prediction).
-
-    Runs in a worker (process or Dask worker); the caller writes the record, so workers need
-    no access to the run directory.
-    """
-    started = time.time()
-    rec = {"key": job.key, "config": job.config(), "label": job.label,
-           "family": job.method.cls.family, "status": "failed", "error": "",
-           "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
-           "provenance": prov or provenance()}
-    pred = None
-    try:
-        _limit_torch_threads(threads)
-        with threadpool_limits(threads):
-            d = data
-            for m in job.drop:
-                d = d.without(m)
-            if job.drop and not job.method.cls.modality_subsets:
-                raise ValueError(f"{job.method.name} does not run on modality subsets")
-            train, test = d.subset(fold.train), d.subset(fold.test)
-            val = d.subset(fold.val) if len(fold.val) else None
-            rec.update(n_train=len(train), n_val=0 if val is None else len(val), n_test=len(test))
-            with _time_limit(time_limit):  # tuning counts against the job's time limit
-                t0 = time.perf_counter()
-                method, fit_seconds, tuning = fit_job(job, train, val)  # never sees the test part
-                t1 = time.perf_counter()
-                raw = method.predict(test)
-                t2 = time.perf_counter()
-            if tuning is not None:
-                rec["tuning"] = tuning
-            rec.update(fit_seconds=fit_seconds, predict_seconds=t2 - t1, n_parameters=method.n_parameters())
-            if time_limit and t2 - t0 > time_limit:
-                raise JobTimeout(f"job took {t2 - t0:.1f} s, over its limit of {time_limit:g} s")
-            pred = check_prediction(raw, len(test), test.n_emotions)
-            rec["metrics"] = evaluate(test.labels, pred)
-            rec["status"] = "ok"
-    except JobTimeout as exc:
-        rec.update(status="timeout", error=str(exc))
-    except PredictionError as exc:
-        rec.update(status="invalid", error=str(exc))
-    except Exception as exc:  # isolate: one broken method must not stop the run
-        rec.update(status="failed", error=f"{type(exc).__name__}: {exc}",
-                   traceback=traceback.format_exc(limit=8))
-    rec["finished"] = dt.datetime.now().isoformat(timespec="seconds")
-    return rec, pred
-
-
 def plan(cfg: RunConfig, data: FeatureSet, folds: list[Fold], data_options: dict) -> list[Job]:
     """Every job of the run, in a stable order (method, drop, seed, fold)."""
     fp = fingerprint(data)
@@ -198,24 +88,12 @@ class RunOutcome:
         return self.results[self.results["status"] != "ok"]
 
 
-_WORKER_DATA: dict = {}
-
-
 def _cost_rank(item: tuple[Job, Fold]) -> int:
     """Submission order for worker pools: deep (torch) methods first, so the long jobs do not
     end up alone at the tail while the other workers idle (longest-first scheduling)."""
     from methods.training import TorchMethod
 
     return 0 if issubclass(item[0].method.cls, TorchMethod) else 1
-
-
-def _init_worker(data: FeatureSet) -> None:
-    """Worker initialiser: the dataset arrives once per worker process, not once per job."""
-    _WORKER_DATA["data"] = data
-
-
-def _execute_in_worker(job: Job, fold: Fold, **args) -> tuple[dict, np.ndarray | None]:
-    return execute(job, _WORKER_DATA["data"], fold, **args)
 
 
 def _results(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet):
@@ -231,9 +109,9 @@ def _results(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet):
     else:
         # joblib's loky process pool with an initialiser: each worker receives the dataset
         # once; jobs then carry only their config and fold indices.
-        pool = ProcessPoolExecutor(max_workers=cfg.n_jobs, initializer=_init_worker, initargs=(data,))
+        pool = ProcessPoolExecutor(max_workers=cfg.n_jobs, initializer=init_worker, initargs=(data,))
         try:
-            futures = [pool.submit(_execute_in_worker, job, fold, **args)
+            futures = [pool.submit(execute_in_worker, job, fold, **args)
                        for job, fold in sorted(todo, key=_cost_rank)]
             for fut in as_completed(futures):
                 yield fut.result()
@@ -273,7 +151,7 @@ def run(cfg: RunConfig) -> RunOutcome:
     data, options = load_data(cfg)
     # Per-subject normalisation (features only) before splitting; a runner option, not the splitter's.
     data = normalize_features(data, cfg.protocol_options.get("normalize", "none"))
-    splitter_options = {k: v for k, v in cfg.protocol_options.items() if k not in RUNNER_PROTOCOL_OPTIONS}
+    splitter_options = {k: v for k, v in cfg.protocol_options.items() if k not in RUNNER_OPTIONS}
     folds = get_splitter(cfg.protocol)(data.meta, **splitter_options)
     # Reference columns (floor and ceiling) run once, on every modality, even in drop studies.
     refs, listed = reference_specs(cfg.methods, data.meta, cfg.references)

@@ -46,7 +46,10 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from datasets.base import FeatureSet
 from methods.base import BaseMethod
+from methods.contract import check_prediction
 from reports.metrics import evaluate
+
+from .errors import JobTimeout
 
 # Configurations per method in the ``paper`` preset, for methods whose paper tuned
 # (``tune_in_paper``) and when ``--tune`` is not given. Our choice: the papers give grids of
@@ -94,8 +97,6 @@ def fit_job(job, train: FeatureSet, val: FeatureSet | None) -> tuple[BaseMethod,
 
 
 def _tune(job, train: FeatureSet, val: FeatureSet | None) -> tuple[BaseMethod, float, dict]:
-    from .runner import JobTimeout, check_prediction  # runner imports this module
-
     started = time.perf_counter()
     spec = job.method
     space = free_space(spec)

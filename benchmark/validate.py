@@ -16,8 +16,6 @@ from .errors import UsageError
 
 # Splitter arguments the runner supplies itself; never user options.
 _SPLITTER_OWN = ("meta", "seed")
-# Protocol options the runner consumes before splitting (per-subject normalisation).
-RUNNER_PROTOCOL_OPTIONS = ("normalize",)
 
 
 def usable_cores() -> int:
@@ -63,7 +61,7 @@ def seeds(text: str) -> tuple[int, ...]:
 
 def methods(text: str) -> list:
     """``--methods`` -> MethodSpecs; unknown names, broken plugins and duplicates are refused."""
-    from .registry import broken_plugins, parse_methods
+    from methods.registry import broken_plugins, parse_methods
 
     if not text.strip():
         raise UsageError("--methods is empty; give 'all' or comma-separated names (see `list methods`)")
@@ -129,13 +127,13 @@ def dataset_options(name: str, options: dict) -> None:
 def protocol(name: str, options: dict, flags: dict[str, str]) -> None:
     """``name`` is a protocol or an experiment, and each of its splitters takes ``options``
     (``flags`` maps an option to the flag that set it, e.g. ``group`` -> ``--group``)."""
-    from protocols import available_protocols, get_splitter
+    from protocols import RUNNER_OPTIONS, available_protocols, get_splitter
     from protocols.experiments import EXPERIMENTS, SPLITS
 
     valid = {**available_protocols(), **EXPERIMENTS}
     if name not in valid:
         raise UsageError(f"--protocol: unknown protocol {name!r}; valid: {', '.join(valid)}")
-    splitter_options = {k: v for k, v in options.items() if k not in RUNNER_PROTOCOL_OPTIONS}
+    splitter_options = {k: v for k, v in options.items() if k not in RUNNER_OPTIONS}
     for split in SPLITS if name in EXPERIMENTS else (name,):
         what = f"protocol {split!r}" + (f" (part of {name!r})" if split != name else "")
         _check_kwargs(get_splitter(split), splitter_options, what,

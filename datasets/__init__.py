@@ -6,8 +6,7 @@ heavy imports (mne, neurokit2, cv2) inside functions so listing datasets stays f
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import sys
 from typing import Callable
 
 from .base import DataError, FeatureSet
@@ -32,9 +31,9 @@ def _discover() -> None:
     global _discovered
     if not _discovered:
         _discovered = True
-        for mod in pkgutil.iter_modules(__path__):
-            if not mod.ispkg and mod.name != "base":
-                importlib.import_module(f"{__name__}.{mod.name}")
+        from .discovery import import_submodules
+
+        import_submodules(sys.modules[__name__], skip=("base",), subpackages=False)
 
 
 def available_datasets() -> dict[str, str]:

@@ -7,10 +7,10 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
-from benchmark.registry import register
 from datasets.base import FeatureSet
 
 from .base import BaseMethod, ConcatFeatures
+from .registry import register
 
 
 @register("aa-knn", family="LDL", paper="Geng, Label Distribution Learning, TKDE 2016", year=2016)

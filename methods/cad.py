@@ -7,10 +7,10 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from benchmark.registry import register
 from datasets.base import FeatureSet
 
 from .ldl_utils import concat_batch
+from .registry import register
 from .training import Batch, TorchMethod
 
 FORMS = ("harmonic", "emd")

@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark.registry import register
 from datasets.base import FeatureSet
 
 from .nn_blocks import ModalityTokenizer, modality_shapes, ordered_by_role
+from .registry import register
 from .training import Batch, TorchMethod, kl_loss
 
 

@@ -8,10 +8,10 @@ import torch.nn.functional as F
 from ot.batch import solve_gromov_batch
 from torch import nn
 
-from benchmark.registry import register
 from datasets.base import FeatureSet
 
 from .nn_blocks import ModalityTokenizer, modality_shapes, ordered_by_role
+from .registry import register
 from .training import Batch, TorchMethod, kl_loss
 
 DROPKEY_PENALTY = -1e12  # added to a dropped key's logit (finite, so an all-dropped row stays defined)

@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark.registry import register
 from datasets.base import FeatureSet
 
 from .nn_blocks import dann_alpha, grad_reverse, mlp, modality_dims, ordered_by_role
+from .registry import register
 from .training import Batch, TorchMethod, kl_loss
 
 

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from benchmark.registry import MethodSpec, register
 from datasets.base import DataError, FeatureSet
 
 from .base import BaseMethod
+from .registry import MethodSpec, register
 
 STIMULUS = "stimulus"
 log = logging.getLogger(__name__)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from benchmark.registry import register
 from datasets.base import FeatureSet
 
 from .base import BaseMethod
+from .registry import register
 
 
 @register("prior", family="reference", paper="training-mean baseline", display="Prior")

@@ -10,11 +10,11 @@ from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
-from benchmark.registry import register
 from datasets.base import FeatureSet
 
 from .base import BaseMethod, ConcatFeatures, normalise_rows
 from .ldl_utils import stratified_subsample
+from .registry import register
 
 
 def resample_single_labels(labels: np.ndarray, per_instance: int,

@@ -8,11 +8,11 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve, solve
 from sklearn.utils.validation import check_is_fitted
 
-from benchmark.registry import register
 from datasets.base import FeatureSet
 
 from .base import BaseMethod, ConcatFeatures, normalise_rows
 from .ldl_utils import project_simplex, stratified_subsample
+from .registry import register
 
 BINARIZATIONS = ("threshold", "topk")
 LAM_GRID = np.logspace(-3, 5, 17)  # λ_W candidates of ``lam='auto'``, half-decade steps

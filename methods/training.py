@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils.validation import check_is_fitted
 
-from benchmark.progress import progress
 from datasets.base import FeatureSet
+from datasets.progress import progress
 
 from .base import BaseMethod
 

@@ -1,4 +1,10 @@
-"""Protocols: splitters (pure functions of metadata and seed) and the experiment runners."""
-from .splits import Fold, available_protocols, get_splitter, register_protocol
+"""Protocols: splitters (pure functions of metadata and seed) and the experiment declarations."""
+from .splits import (
+    RUNNER_OPTIONS,
+    Fold,
+    available_protocols,
+    get_splitter,
+    register_protocol,
+)
 
-__all__ = ["Fold", "available_protocols", "get_splitter", "register_protocol"]
+__all__ = ["RUNNER_OPTIONS", "Fold", "available_protocols", "get_splitter", "register_protocol"]

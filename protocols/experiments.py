@@ -1,19 +1,16 @@
-"""The paper's experiments (Tables I-VII, the hyper-parameter study) as named runners.
+"""The paper's experiments (Tables I-VII, the hyper-parameter study), declared.
 
 An experiment is a list of *parts*; each part is one ordinary run (one splitter, a list of
-methods, optional modality drops) written to its own sub-directory, so every part resumes,
+methods, optional modality drops). This module only says what the parts are;
+:mod:`benchmark.experiments` runs them, each into its own sub-directory, so every part resumes,
 caches and reports like any run. ``python -m benchmark run --protocol ablation-modules`` runs
-both protocols of Tables III/IV in one invocation. Every part inherits the base run's
-``references`` switch (on from the command line), so each table also shows the prior and the
-stimulus oracle, run once on every modality.
+both protocols of Tables III/IV in one invocation.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from benchmark.registry import MethodSpec, method_classes
+from methods.registry import MethodSpec, method_classes
 
 SPLITS = ("subject-dependent", "loso")
 
@@ -104,36 +101,3 @@ EXPERIMENTS = {
     "alternatives": "Table VII: CrossAttn, Feat-Co, InfoNCE, TransEnc, and full; both protocols",
     "hyperparams": "Table VIII, Figs. 6-8: sweeps of MSAF scales, K, τ, L (subject-dependent)",
 }
-
-
-def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
-                   mpcl_params: dict | None = None):
-    """Run every part of experiment ``name`` with the settings of ``base`` (a RunConfig);
-    returns [(part, RunOutcome)]. Writes ``experiment.json`` listing the parts.
-
-    ``mpcl_params`` overrides hyper-parameters of every MPCL column (e.g. a shorter budget).
-    """
-    from benchmark.runner import load_data, run
-
-    data, _ = load_data(base)
-    exp = build(name, list(data.modalities), methods, preset=base.preset)
-    out = base.resolved_out()
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = {"experiment": name, "doc": exp.doc, "parts": [p.name for p in exp.parts],
-                "sweeps": {p.name: p.sweep for p in exp.parts if p.sweep}}
-    (out / "experiment.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
-    outcomes = []
-    for part in exp.parts:
-        # a test budget for MPCL keeps the column titles of the paper's tables
-        specs = [replace(m, params={**m.params, **(mpcl_params or {})}, title=m.title or m.display)
-                 if m.name == "mpcl" and mpcl_params else m for m in part.methods]
-        cfg = replace(base, protocol=part.protocol, methods=specs, drops=part.drops,
-                      out=out / part.name)
-        outcomes.append((part, run(cfg)))
-    return outcomes
-
-
-def experiment_manifest(out: Path) -> dict | None:
-    """The ``experiment.json`` of an experiment run directory, or None for a plain run."""
-    path = Path(out) / "experiment.json"
-    return json.loads(path.read_text()) if path.exists() else None

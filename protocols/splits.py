@@ -13,6 +13,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+# Protocol options the runner consumes before splitting (per-subject feature normalisation);
+# they belong to the protocol's settings, but no splitter takes them.
+RUNNER_OPTIONS = ("normalize",)
 _SPLITTERS: dict[str, Callable[..., list["Fold"]]] = {}
 _DOCS: dict[str, str] = {}
 
@@ -39,13 +42,10 @@ def register_protocol(name: str, doc: str):
 
 def _discover() -> None:
     """Import every module of this package once, so their ``@register_protocol`` run."""
-    import importlib
-    import pkgutil
-
     import protocols
+    from datasets.discovery import import_submodules
 
-    for mod in pkgutil.iter_modules(protocols.__path__):
-        importlib.import_module(f"protocols.{mod.name}")
+    import_submodules(protocols)
 
 
 def available_protocols() -> dict[str, str]:

@@ -23,7 +23,7 @@ def oracle_columns(results: pd.DataFrame) -> list[str]:
     """
     if "method" not in results.columns or results.empty:
         return []
-    from benchmark.registry import method_classes
+    from methods.registry import method_classes
 
     classes = method_classes()
     return list(dict.fromkeys(label for label, name in zip(results["label"], results["method"])

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from scipy.io import savemat
 
-from benchmark import registry
 from benchmark.cli import main
+from methods import registry
 from methods.base import BaseMethod
 
 ROOT = Path(__file__).resolve().parents[1]

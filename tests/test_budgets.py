@@ -3,7 +3,7 @@ of epochs with the same patience and the shared loop's early-stopping rule, unle
 declares, with a reason, that its paper prescribes another budget in that preset."""
 import pytest
 
-from benchmark.registry import method_classes
+from methods.registry import method_classes
 from methods.training import TorchMethod
 
 DEEP = sorted(n for n, c in method_classes().items() if issubclass(c, TorchMethod) and c.shared_budget)

@@ -3,19 +3,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import shared_data
 
-from benchmark.registry import MethodSpec
 from datasets import load_dataset
 from datasets.base import FeatureSet
 from methods.cad import cad_loss
 from methods.ldl_lrr import ranking_loss, ranking_targets
 from methods.ldl_utils import project_simplex, stratified_subsample
 from methods.pt_svm import PTSVM, resample_single_labels
+from methods.registry import MethodSpec
 from methods.sa_cpnn import CPNNNet, RpropPlus
 from methods.tlr_dl import TLRDL, binarize, ridge_lambda
 from protocols import get_splitter
 from reports.metrics import evaluate
-from conftest import shared_data
 
 CLASSICAL = ("pt-svm", "sa-cpnn", "ldl-lrr", "tlr-dl", "cad")
 

@@ -2,12 +2,12 @@
 loses (documented, reproduced here so the failure is never silent)."""
 import numpy as np
 import pytest
+from conftest import shared_data
 
-from benchmark.registry import MethodSpec
 from datasets import load_dataset
+from methods.registry import MethodSpec
 from protocols import get_splitter
 from reports.metrics import evaluate
-from conftest import shared_data
 
 pytestmark = pytest.mark.realdata
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from benchmark.registry import MethodSpec, method_classes
-from benchmark.runner import check_prediction
+from methods.contract import check_prediction
+from methods.registry import MethodSpec, method_classes
 from reports.metrics import evaluate
 
 NAMES = list(method_classes())

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.registry import MethodSpec
 from methods.emotiondict import EmotionDictionary
 from methods.helo import attention, cosine_cost, gromov_plan, label_correlation
+from methods.registry import MethodSpec
 
 
 @pytest.fixture(autouse=True, scope="module")

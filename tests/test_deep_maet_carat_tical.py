@@ -95,7 +95,7 @@ def test_tokenizer_shapes():
 def test_loop_stops_after_patience_and_restores_the_best_epoch(conformance_split):
     """The shared loop's early-stopping rule: it stops ``patience`` epochs after the best
     inner-validation KL (or at ``epochs``), and the fitted model is the best epoch's."""
-    from benchmark.registry import MethodSpec
+    from methods.registry import MethodSpec
 
     train, val, _ = conformance_split
     m = MethodSpec("tical").build("quick", random_state=0, epochs=25, patience=2, lr=3e-2).fit(train, val)
@@ -121,7 +121,7 @@ def test_carat_paper_learning_rate_and_supcon_weight_collapse_predictions(confor
     Small-scale reproduction: the same optimiser settings at smoke width collapse, while the
     suite's default lr 1e-3 and SupCon weight 1e-3 give per-sample predictions that beat the
     prior."""
-    from benchmark.registry import MethodSpec
+    from methods.registry import MethodSpec
     from reports.metrics import evaluate
 
     train, _, test = conformance_split

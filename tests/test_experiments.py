@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.registry import parse_methods
+from benchmark.experiments import run_experiment
 from benchmark.reporting import render_any
 from benchmark.runner import RunConfig
-from protocols.experiments import EXPERIMENTS, build, run_experiment
+from methods.registry import parse_methods
+from protocols.experiments import EXPERIMENTS, build
 from reports.tables import METRIC_TITLES
 
 TINY = {"n_subjects": 2, "n_windows": 2}

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.registry import MethodSpec, method_classes
-from benchmark.runner import check_prediction
+from methods.contract import check_prediction
 from methods.mpcl.hopfield import Hopfield, hopfield_energy, static_hopfield
 from methods.mpcl.hsc import HSC, slot_schedule
 from methods.mpcl.model import MPCLConfig, MPCLNetwork, Roles
 from methods.mpcl.pcl import info_loob, semloob, semloob_retrievals
 from methods.mpcl.prd import prd_loss, relation_matrix
+from methods.registry import MethodSpec, method_classes
 from methods.training import kl_loss
 
 VARIANTS = list(method_classes()["mpcl"].variants)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.registry import parse_methods
 from benchmark.runner import RunConfig, run
 from datasets.base import DataError, FeatureSet
 from datasets.normalize import normalize_features
+from methods.registry import parse_methods
 
 
 def _with(data: FeatureSet, **changes) -> FeatureSet:

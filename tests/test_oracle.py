@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.registry import MethodSpec, method_classes, parse_methods
 from benchmark.reporting import table_title
 from benchmark.runner import RunConfig, run
 from methods.oracle import reference_specs
+from methods.registry import MethodSpec, method_classes, parse_methods
 from reports.metrics import HIGHER_IS_BETTER, METRICS
 from reports.stats import block_matrix, table_tests
 from reports.tables import build_table, to_latex, to_markdown

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from benchmark.errors import UsageError
-from benchmark.registry import MethodSpec, parse_methods, parse_spec
 from benchmark.validate import methods as validate_methods
+from methods.registry import MethodSpec, parse_methods, parse_spec
 
 
 def test_params_parse_as_json_where_possible():

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import registry
-from benchmark.registry import MethodSpec, parse_methods
 from benchmark.runner import RunConfig, load_run, run
+from methods import registry
 from methods.base import BaseMethod
+from methods.registry import MethodSpec, parse_methods
 
 
 class _Broken(BaseMethod):

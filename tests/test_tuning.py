@@ -11,9 +11,10 @@ from scipy.stats import loguniform
 from sklearn.model_selection import ParameterSampler
 
 from benchmark.jobs import Job, fingerprint
-from benchmark.registry import MethodSpec, method_classes, method_parameters, parse_spec
-from benchmark.runner import RunConfig, execute, load_data, plan, run
+from benchmark.runner import RunConfig, load_data, plan, run
 from benchmark.tuning import PAPER_BUDGET, budget, candidates, free_space
+from benchmark.worker import execute
+from methods.registry import MethodSpec, method_classes, method_parameters, parse_spec
 from protocols import get_splitter
 
 # Fixed spaces, so these tests check the tuner whatever spaces the methods declare.

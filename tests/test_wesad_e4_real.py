@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import shared_data
 
 OPTIONS = {"shift": 120.0, "n_jobs": 2}
@@ -60,8 +59,8 @@ def test_stress_is_arousing_under_the_alignment(e4, e4_root):
 
 
 def test_benchmark_runs_loso(e4, e4_root, tmp_path):
-    from benchmark.registry import parse_methods
     from benchmark.runner import RunConfig, run
+    from methods.registry import parse_methods
 
     cfg = RunConfig(methods=parse_methods("prior,aa-knn"), dataset="wesad-e4", protocol="loso",
                     preset="smoke", out=tmp_path / "run",

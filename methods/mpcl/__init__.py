@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import torch
 
-from benchmark.registry import register
 from datasets.base import FeatureSet
+from methods.registry import register
 from methods.training import Batch, TorchMethod, kl_loss
 
 from .model import MPCLConfig, MPCLNetwork, Roles

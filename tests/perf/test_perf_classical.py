@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from benchmark.registry import MethodSpec, method_classes
+from methods.registry import MethodSpec, method_classes
 from methods.training import TorchMethod
 
 pytestmark = pytest.mark.benchmark(group="classical", timer=time.process_time)

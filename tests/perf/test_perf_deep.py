@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from benchmark.registry import MethodSpec, method_classes
+from methods.registry import MethodSpec, method_classes
 from methods.training import TorchMethod
 
 pytestmark = pytest.mark.benchmark(group="deep", timer=time.process_time)

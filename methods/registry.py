@@ -8,16 +8,16 @@ or a module whose import registers classes). A method is addressed as ``name``,
 """
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import inspect
 import json
 import logging
-import pkgutil
 import re
 from dataclasses import dataclass, field
 
-from methods.base import FAMILIES, BaseMethod
+from datasets.discovery import import_submodules
+
+from .base import FAMILIES, BaseMethod
 
 ENTRY_POINT_GROUP = "mixed_emotion_benchmark.methods"
 _REGISTRY: dict[str, type[BaseMethod]] = {}
@@ -60,9 +60,7 @@ def _discover() -> None:
     _discovered = True
     import methods
 
-    for mod in pkgutil.iter_modules(methods.__path__):
-        if mod.name != "base":
-            importlib.import_module(f"methods.{mod.name}")
+    import_submodules(methods, skip=("base", "registry"))
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()

@@ -1,0 +1,48 @@
+"""Running the paper's experiments (declared in :mod:`protocols.experiments`).
+
+Each part of an experiment is one ordinary run into its own sub-directory of the experiment's
+``--out``; ``experiment.json`` lists the parts, so ``report`` renders every one. Every part
+inherits the base run's ``references`` switch (on from the command line), so each table also
+shows the prior and the stimulus oracle, run once on every modality.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from methods.registry import MethodSpec
+from protocols.experiments import build
+
+from .runner import load_data, run
+
+
+def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
+                   mpcl_params: dict | None = None):
+    """Run every part of experiment ``name`` with the settings of ``base`` (a RunConfig);
+    returns [(part, RunOutcome)]. Writes ``experiment.json`` listing the parts.
+
+    ``mpcl_params`` overrides hyper-parameters of every MPCL column (e.g. a shorter budget).
+    """
+    data, _ = load_data(base)
+    exp = build(name, list(data.modalities), methods, preset=base.preset)
+    out = base.resolved_out()
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {"experiment": name, "doc": exp.doc, "parts": [p.name for p in exp.parts],
+                "sweeps": {p.name: p.sweep for p in exp.parts if p.sweep}}
+    (out / "experiment.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+    outcomes = []
+    for part in exp.parts:
+        # a test budget for MPCL keeps the column titles of the paper's tables
+        specs = [replace(m, params={**m.params, **(mpcl_params or {})}, title=m.title or m.display)
+                 if m.name == "mpcl" and mpcl_params else m for m in part.methods]
+        cfg = replace(base, protocol=part.protocol, methods=specs, drops=part.drops,
+                      out=out / part.name)
+        outcomes.append((part, run(cfg)))
+    return outcomes
+
+
+def experiment_manifest(out: Path) -> dict | None:
+    """The ``experiment.json`` of an experiment run directory, or None for a plain run."""
+    path = Path(out) / "experiment.json"
+    return json.loads(path.read_text()) if path.exists() else None

@@ -1,0 +1,121 @@
+"""The worker side of a run: fit, predict, check and score one job.
+
+:func:`execute` is what runs in a worker process (joblib's loky pool) or on a Dask worker; the
+local and distributed backends import it from here, and the orchestration in
+:mod:`benchmark.runner` never needs to be imported by a worker. Each job is seeded from its own
+key and limited to ``threads`` BLAS/torch threads, so metrics do not depend on the backend or on
+how many jobs run at once. Workers return (record, prediction); only the parent process writes
+to the run directory.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import signal
+import threading
+import time
+import traceback
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from datasets.base import FeatureSet
+from methods.contract import PredictionError, check_prediction
+from protocols import Fold
+from reports.metrics import evaluate
+
+from .errors import JobTimeout
+from .jobs import Job
+from .provenance import provenance
+from .tuning import fit_job
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Interrupt the job after ``seconds`` (SIGALRM; only in a process's main thread — in a
+    thread, e.g. a Dask worker, the limit is checked after the job instead)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise JobTimeout(f"job exceeded its time limit of {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _limit_torch_threads(n: int) -> None:
+    try:
+        import torch
+    except ImportError:
+        return
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
+def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = None,
+            threads: int = 1, prov: dict | None = None) -> tuple[dict, np.ndarray | None]:
+    """Fit and predict one job, check and score the prediction; return (record, prediction).
+
+    Runs in a worker (process or Dask worker); the caller writes the record, so workers need
+    no access to the run directory.
+    """
+    started = time.time()
+    rec = {"key": job.key, "config": job.config(), "label": job.label,
+           "family": job.method.cls.family, "status": "failed", "error": "",
+           "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
+           "provenance": prov or provenance()}
+    pred = None
+    try:
+        _limit_torch_threads(threads)
+        with threadpool_limits(threads):
+            d = data
+            for m in job.drop:
+                d = d.without(m)
+            if job.drop and not job.method.cls.modality_subsets:
+                raise ValueError(f"{job.method.name} does not run on modality subsets")
+            train, test = d.subset(fold.train), d.subset(fold.test)
+            val = d.subset(fold.val) if len(fold.val) else None
+            rec.update(n_train=len(train), n_val=0 if val is None else len(val), n_test=len(test))
+            with _time_limit(time_limit):  # tuning counts against the job's time limit
+                t0 = time.perf_counter()
+                method, fit_seconds, tuning = fit_job(job, train, val)  # never sees the test part
+                t1 = time.perf_counter()
+                raw = method.predict(test)
+                t2 = time.perf_counter()
+            if tuning is not None:
+                rec["tuning"] = tuning
+            rec.update(fit_seconds=fit_seconds, predict_seconds=t2 - t1, n_parameters=method.n_parameters())
+            if time_limit and t2 - t0 > time_limit:
+                raise JobTimeout(f"job took {t2 - t0:.1f} s, over its limit of {time_limit:g} s")
+            pred = check_prediction(raw, len(test), test.n_emotions)
+            rec["metrics"] = evaluate(test.labels, pred)
+            rec["status"] = "ok"
+    except JobTimeout as exc:
+        rec.update(status="timeout", error=str(exc))
+    except PredictionError as exc:
+        rec.update(status="invalid", error=str(exc))
+    except Exception as exc:  # isolate: one broken method must not stop the run
+        rec.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                   traceback=traceback.format_exc(limit=8))
+    rec["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+    return rec, pred
+
+
+
+_WORKER_DATA: dict = {}
+
+
+def init_worker(data: FeatureSet) -> None:
+    """Worker initialiser: the dataset arrives once per worker process, not once per job."""
+    _WORKER_DATA["data"] = data
+
+
+def execute_in_worker(job: Job, fold: Fold, **args) -> tuple[dict, np.ndarray | None]:
+    return execute(job, _WORKER_DATA["data"], fold, **args)
