@@ -17,7 +17,7 @@ STATUSES = ("ok", "failed", "timeout", "invalid")
 _NUMBER = (int, float)
 # field path -> accepted types; checked for every record
 _COMMON = {
-    ("key",): str, ("status",): str, ("label",): str, ("family",): str,
+    ("key",): str, ("status",): str, ("label",): str, ("family",): str, ("oracle",): bool,
     ("config",): dict, ("config", "method"): dict, ("config", "method", "name"): str,
     ("config", "method", "variant"): str, ("config", "method", "params"): dict,
     ("config", "method", "preset"): str, ("config", "dataset"): dict,
@@ -51,7 +51,7 @@ def schema_problem(rec, key: str) -> str | None:
         value = rec
         for part in path:
             value = value.get(part) if isinstance(value, dict) else None
-        if value is None or isinstance(value, bool) or not isinstance(value, types):
+        if value is None or (isinstance(value, bool) and types is not bool) or not isinstance(value, types):
             got = "missing" if value is None else f"a {type(value).__name__}"
             return f"field {'.'.join(path)!r} is {got}"
     if rec["key"] != key:

@@ -68,7 +68,8 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
     """
     started = time.time()
     rec = {"key": job.key, "config": job.config(), "label": job.label,
-           "family": job.method.cls.family, "status": "failed", "error": "",
+           "family": job.method.cls.family, "oracle": job.method.cls.oracle,
+           "status": "failed", "error": "",
            "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
            "provenance": prov or provenance()}
     pred = None

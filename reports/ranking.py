@@ -15,19 +15,15 @@ from .metrics import HIGHER_IS_BETTER, METRICS
 
 
 def oracle_columns(results: pd.DataFrame) -> list[str]:
-    """Column labels of oracle references (method classes with ``oracle = True``, e.g. the
-    stimulus oracle): shown beside the methods as a ceiling, never ranked, never tested.
+    """Column labels of oracle references (e.g. the stimulus oracle): shown beside the methods,
+    never ranked, never tested.
 
-    Read from the registry through the ``method`` column of a ``records_frame``; a frame without
-    it (hand-built in tests) or a method no longer registered has no oracle.
+    Read from the ``oracle`` column of a ``records_frame`` (each record says whether its method
+    reads information no method is given); a frame without it has no oracle.
     """
-    if "method" not in results.columns or results.empty:
+    if "oracle" not in results.columns or results.empty:
         return []
-    from methods.registry import method_classes
-
-    classes = method_classes()
-    return list(dict.fromkeys(label for label, name in zip(results["label"], results["method"])
-                              if getattr(classes.get(name), "oracle", False)))
+    return list(dict.fromkeys(results.loc[results["oracle"].fillna(False).astype(bool), "label"]))
 
 
 def prior_column(results: pd.DataFrame) -> str | None:

@@ -49,6 +49,7 @@ def _results(levels: dict[tuple[str, str], float], n_blocks: int = 10) -> pd.Dat
             v = base[b] + off + 0.001 * ((b * 7) % 3)  # not exact ties across blocks
             rows.append({"method": method, "variant": "", "drop": "", "label": label,
                          "family": "reference" if method in ("prior", "oracle") else "LDL",
+                         "oracle": method == "oracle",
                          "status": "ok", "error": "", "block": str(b), "fold": b, "seed": 0,
                          **{m: (1 - v if HIGHER_IS_BETTER[m] else v) for m in METRICS}})
     return pd.DataFrame(rows)
