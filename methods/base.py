@@ -44,6 +44,10 @@ class BaseMethod(BaseEstimator):
         what scikit-learn's ``ParameterGrid``/``ParameterSampler`` take; searched by the shared
         tuner (:mod:`benchmark.tuning`, ``run --tune N``). The class docstring names its source
         (the paper or official code, else "our choice"). Empty: tuning keeps the defaults.
+    constraints
+        Parameter name -> :class:`methods.params.Constraint` (type, range, choices) for every
+        ``__init__`` parameter except ``random_state``; merged with the bases' declarations and
+        checked before any work starts (:func:`methods.params.check_params`).
     tune_in_paper
         Whether the method's paper tuned its hyper-parameters (by cross-validation or on a
         validation split); the ``paper`` preset then tunes it, with
@@ -62,6 +66,7 @@ class BaseMethod(BaseEstimator):
     known_failures: ClassVar[dict[str, str]] = {}
     oracle: ClassVar[bool] = False
     search_space: ClassVar[dict] = {}
+    constraints: ClassVar[dict] = {}
     tune_in_paper: ClassVar[bool] = False
 
     def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "BaseMethod":

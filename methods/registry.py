@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datasets.discovery import import_submodules
 
 from .base import FAMILIES, BaseMethod
+from .params import ParameterError, check_params
 
 ENTRY_POINT_GROUP = "mixed_emotion_benchmark.methods"
 _REGISTRY: dict[str, type[BaseMethod]] = {}
@@ -177,7 +178,8 @@ def parse_spec(text: str) -> MethodSpec:
     Inside the brackets, an item that names a variant of the method is the variant (at most
     one); an item ``key=value`` is a hyper-parameter, its value read by :func:`parse_value`.
     Unknown names, variants and parameters raise ``KeyError`` listing the valid ones; so does a
-    parameter the variant already sets (the variant would be silently changed otherwise).
+    parameter the variant already sets (the variant would be silently changed otherwise), and a
+    value outside the parameter's declared constraint (:mod:`methods.params`).
     """
     m = _SPEC.match(text)
     classes = method_classes()
@@ -205,6 +207,10 @@ def parse_spec(text: str) -> MethodSpec:
         if key in cls.variants.get(variant, {}):
             raise KeyError(f"{name}[{variant},{key}=...]: variant {variant!r} sets {key} itself "
                            f"({key}={format_value(cls.variants[variant][key])}); give one of the two")
+    try:
+        check_params(cls, params, where=text.strip())
+    except ParameterError as exc:
+        raise KeyError(str(exc)) from None
     return MethodSpec(name, variant, params)
 
 

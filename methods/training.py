@@ -20,6 +20,7 @@ from datasets.base import FeatureSet
 from datasets.progress import progress
 
 from .base import BaseMethod
+from .params import Choice, Int, Real
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -70,6 +71,11 @@ class TorchMethod(BaseMethod):
         "smoke": {"epochs": 15, "patience": 5},
         "quick": {"epochs": 40, "patience": 5},
         "paper": {"epochs": 400, "patience": 0},
+    }
+    # The loop's own parameters, declared once for every deep method (methods.params).
+    constraints: ClassVar[dict] = {
+        "epochs": Int(low=1), "batch_size": Int(low=1), "lr": Real(low=0, low_open=True),
+        "weight_decay": Real(low=0), "patience": Int(low=0), "device": Choice("auto", "cpu", "cuda"),
     }
     BUDGET_KEYS: ClassVar[tuple[str, ...]] = ("epochs", "patience")
     shared_budget: ClassVar[bool] = True
@@ -149,7 +155,7 @@ class TorchMethod(BaseMethod):
         n, bs = len(train), min(self.batch_size, len(train))
         data = self._tensors(train)
         val_data = self._tensors(val) if val is not None and len(val) and self.patience else None
-        best, best_state, bad = np.inf, None, 0
+        best, best_state, bad, n_steps = np.inf, None, 0, 0
         self.history_ = []
         for epoch in progress(range(self.epochs), desc=self.name):
             self.network_.train()
@@ -161,6 +167,7 @@ class TorchMethod(BaseMethod):
                 loss = self.loss(self.network_(batch), batch)
                 loss.backward()
                 opt.step()
+                n_steps += 1
                 total += float(loss.detach())
             if sched is not None:
                 sched.step()
@@ -175,6 +182,11 @@ class TorchMethod(BaseMethod):
             self.history_.append(record)
             if val_data is not None and bad >= self.patience:
                 break
+        if not n_steps:
+            # Declared constraints refuse epochs < 1; this catches a subclass or data that
+            # still trains nothing (e.g. an empty training part), which must never be scored.
+            raise RuntimeError(f"{self.name}: training ran no optimisation step "
+                               f"(epochs={self.epochs}, {n} training samples)")
         if best_state is not None:
             self.network_.load_state_dict(best_state)
         self.network_.eval()

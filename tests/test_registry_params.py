@@ -1,6 +1,8 @@
 """``name[key=value,...]`` on the command line: parsing, validation, job keys and labels."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from benchmark.errors import UsageError
@@ -53,3 +55,12 @@ def test_params_split_the_list_and_keep_the_job_apart():
     assert validate_methods("aa-knn[k=3],aa-knn[k=5]") == specs[1:3]
     with pytest.raises(UsageError, match="listed twice"):
         validate_methods("aa-knn[k=3],aa-knn[k=3]")
+
+
+@pytest.mark.parametrize("text, culprit", [
+    ("mpcl[epochs=-5]", "epochs"), ("mpcl[lr=0]", "lr"), ("mpcl[lr=\"fast\"]", "lr"),
+    ("mpcl[batch_size=2.5]", "batch_size"), ("mpcl[device=tpu]", "device"),
+])
+def test_a_value_outside_the_declared_constraint_is_refused_when_parsed(text, culprit):
+    with pytest.raises(KeyError, match=rf"{re.escape(text)}: parameter {culprit}=.* {culprit} takes"):
+        parse_spec(text)
