@@ -220,7 +220,7 @@ def locate(d: Path) -> dict[str, Path | None]:
             "camera": _find(d, "camera.csv"), "panas": _find(d, "*_panas.csv"), "video": videos[0]}
 
 
-def read_edf(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def read_dsi24(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(18 EEG channels in volts, trigger codes) of a DSI-24 EDF (thin mne wrapper)."""
     raw = read_edf(path, "a DSI-24 EEG recording (EDF)")
     if abs(raw.info["sfreq"] - EEG_FS) > 1e-6:
@@ -259,7 +259,7 @@ def load_subject(d: Path, n_frames: int | None = None) -> RawSubject:
     labels = parse_panas(read_table(files["panas"], 1 + N_ITEMS), str(files["panas"]))
     gsr, gsr_b = _peripheral(files["gsr"], "raw_gsr.csv")
     ppg, ppg_b = _peripheral(files["ppg"], "raw_ppg.csv")
-    eeg, trg = read_edf(files["edf"])
+    eeg, trg = read_dsi24(files["edf"])
     eeg_b = trial_bounds(*trigger_events(trg), str(files["edf"]))
     total = frame_count(str(files["video"])) if n_frames is None else n_frames
     clips = {}

@@ -127,7 +127,7 @@ def test_raw_release_loads_and_aligns(tmp_path, monkeypatch, caplog):
     _write_subject(tmp_path, "3", n_trials=31)
     _, trg = _stream(300, TRIAL_S["eeg"])
     eeg = 1e-5 * np.random.default_rng(2).standard_normal((18, len(trg)))
-    monkeypatch.setattr(dr, "read_edf", lambda path: (eeg, trg))
+    monkeypatch.setattr(dr, "read_dsi24", lambda path: (eeg, trg))
 
     raw = dr.load_subject(tmp_path / "1")
     vid = raw.eeg_datas[-1]
@@ -151,3 +151,12 @@ def test_raw_release_loads_and_aligns(tmp_path, monkeypatch, caplog):
     # L = 6 s: 6 - 4 EEG/video windows after the drop, (6 - 5) + 1 = 2 peripheral windows
     assert len(data) == 32 * 2 and set(data.meta.subject) == {"1"}
     np.testing.assert_allclose(data.labels.sum(axis=1), 1)
+
+
+def test_the_dsi24_reader_reaches_the_edf_reader(tmp_path):
+    """read_dsi24 once shared its name with the EDF reader it calls, and so called itself
+    (TypeError on every real recording); a broken file must give the reader's DataError."""
+    path = tmp_path / "s_raw.edf"
+    path.write_bytes(b"not an EDF")
+    with pytest.raises(DataError, match="s_raw.edf"):
+        dr.read_dsi24(path)
