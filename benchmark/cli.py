@@ -53,8 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--methods", default="all", help="'all' or comma-separated names, e.g. prior,mpcl[w/o PRD]")
     r.add_argument("--dataset", default="synthetic")
     r.add_argument("--protocol", default="subject-dependent")
-    r.add_argument("--group", choices=["window", "trial"], default=None,
-                   help="subject-dependent only: 'trial' keeps whole trials on one side")
+    r.add_argument("--group", choices=["trial", "window"], default=None,
+                   help="subject-dependent: 'trial' (default) holds out whole trials; 'window' is the "
+                        "paper's random window split, which puts windows of one trial on both sides")
+    r.add_argument("--n-splits", type=int, default=None, metavar="K",
+                   help="folds per subject (subject-dependent, default 5) or in total (kfold, default 10)")
+    r.add_argument("--folds", default=None, metavar="N|all",
+                   help="subject-dependent: how many of the K folds to run (default 1; 'all' tests "
+                        "every trial once)")
+    r.add_argument("--repeats", type=int, default=None, metavar="R",
+                   help="deal the folds R times with fresh shuffles (subject-dependent, kfold)")
+    r.add_argument("--val-size", type=float, default=None, metavar="F",
+                   help="fraction of each training part's trials/subjects/samples held out as the "
+                        "inner validation split (default 0.1)")
+    r.add_argument("--split-seed", type=int, default=None, metavar="S",
+                   help="draw every seed's partition from S (the spread over --seeds is then model "
+                        "initialisation only); default: each seed draws its own partition")
     r.add_argument("--normalize", choices=["none", "subject"], default="none",
                    help="'subject': standardise each subject's features with its own windows' "
                         "statistics (features only, never labels) before splitting")
@@ -122,10 +136,19 @@ def _validated_run_args(args) -> tuple[dict, dict, tuple[int, ...], int]:
     if args.data_root:
         dataset_options["data_root"] = args.data_root
     validate.dataset_options(args.dataset, dataset_options)
-    protocol_options = {"group": args.group} if args.group else {}
+    flags = {"group": "--group", "n_splits": "--n-splits", "folds": "--folds",
+             "repeats": "--repeats", "val_size": "--val-size"}
+    folds = None if args.folds in (None, "all") else validate.integer(args.folds, "--folds", "or 'all'")
+    given = {"group": args.group, "n_splits": args.n_splits, "folds": folds,
+             "repeats": args.repeats, "val_size": args.val_size}
+    protocol_options = {k: v for k, v in given.items() if v is not None}
+    if args.folds == "all":
+        protocol_options["folds"] = None
     if args.normalize != "none":  # only then in the job key, so existing keys do not change
         protocol_options["normalize"] = args.normalize
-    validate.protocol(args.protocol, protocol_options, {"group": "--group"})
+    validate.protocol(args.protocol, protocol_options, flags)
+    if args.split_seed is not None and args.split_seed < 0:
+        raise validate.UsageError(f"--split-seed {args.split_seed}: seeds are integers >= 0")
     return dataset_options, protocol_options, seeds, n_jobs
 
 
@@ -137,7 +160,8 @@ def cmd_run(args) -> int:
     request = {"methods": args.methods, "dataset": args.dataset, "dataset_options": dataset_options,
                "protocol": args.protocol, "protocol_options": protocol_options,
                "preset": args.preset, "seeds": args.seeds,
-               **({"tune": args.tune} if args.tune is not None else {})}
+               **({"tune": args.tune} if args.tune is not None else {}),
+               **({"split_seed": args.split_seed} if args.split_seed is not None else {})}
     out = _out_dir(args)
     if (out / "run.json").exists():
         with locked(out):  # read a finished state, not one another run is writing
@@ -158,7 +182,7 @@ def cmd_run(args) -> int:
                     preset=args.preset, seeds=seeds, n_jobs=n_jobs, out=args.out,
                     dataset_options=dataset_options, protocol_options=protocol_options,
                     time_limit=args.time_limit, scheduler=args.scheduler, dask_local=args.dask_local,
-                    request=request, tune=args.tune, references=True)
+                    request=request, tune=args.tune, split_seed=args.split_seed, references=True)
     t0 = time.perf_counter()
     # One lock over running and rendering: run.json, results.csv and the printed table all
     # come from this command even when another run on the same --out is waiting.

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from methods.registry import MethodSpec
+from protocols import options_for
 from protocols.experiments import build
 
 from .runner import load_data, run
@@ -20,7 +21,8 @@ from .runner import load_data, run
 def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
                    mpcl_params: dict | None = None):
     """Run every part of experiment ``name`` with the settings of ``base`` (a RunConfig);
-    returns [(part, RunOutcome)]. Writes ``experiment.json`` listing the parts.
+    returns [(part, RunOutcome)]. Writes ``experiment.json`` listing the parts. Each part gets
+    the protocol options its splitter takes (``--group`` reaches the subject-dependent parts).
 
     ``mpcl_params`` overrides hyper-parameters of every MPCL column (e.g. a shorter budget).
     """
@@ -37,6 +39,7 @@ def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
         specs = [replace(m, params={**m.params, **(mpcl_params or {})}, title=m.title or m.display)
                  if m.name == "mpcl" and mpcl_params else m for m in part.methods]
         cfg = replace(base, protocol=part.protocol, methods=specs, drops=part.drops,
+                      protocol_options=options_for(part.protocol, base.protocol_options),
                       out=out / part.name)
         outcomes.append((part, run(cfg)))
     return outcomes

@@ -18,6 +18,7 @@ _NUMBER = (int, float)
 # field path -> accepted types; checked for every record
 _COMMON = {
     ("key",): str, ("status",): str, ("label",): str, ("family",): str, ("oracle",): bool,
+    ("block_kind",): str, ("config", "protocol", "split_seed"): int,
     ("config",): dict, ("config", "method"): dict, ("config", "method", "name"): str,
     ("config", "method", "variant"): str, ("config", "method", "params"): dict,
     ("config", "method", "preset"): str, ("config", "dataset"): dict,
@@ -30,6 +31,8 @@ _COMMON = {
 _FINISHED = {
     ("n_train",): int, ("n_test",): int, ("fit_seconds",): _NUMBER, ("predict_seconds",): _NUMBER,
     ("metrics",): dict, **{("metrics", m): _NUMBER for m in METRICS},
+    ("metrics_trial",): dict, **{("metrics_trial", m): _NUMBER for m in METRICS},
+    ("n_test_trials",): int,
     ("predictions",): dict, ("predictions", "sha256"): str,
 }
 

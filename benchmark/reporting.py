@@ -51,17 +51,35 @@ def table_title(records: list[dict]) -> str:
     items = _label_construction(dataset, cfg["dataset"]["options"])
     options = dict(cfg["protocol"]["options"])
     normalize = options.pop("normalize", "none")
-    if protocol == "subject-dependent":
-        protocol += f" ({options.pop('group', 'window')} split)"
-    if options:
-        protocol += " (" + ", ".join(f"{k}={v}" for k, v in sorted(options.items())) + ")"
     return " — ".join([
-        dataset + (f" [items={items}]" if items else ""), protocol,
+        dataset + (f" [items={items}]" if items else ""), protocol_phrase(protocol, options),
         {"none": "no normalisation", "subject": "per-subject normalisation"}.get(
             normalize, f"normalize={normalize}"),
         f"{cfg['method']['preset']} preset",
         _tuning_phrase(records),
     ])
+
+
+def protocol_phrase(protocol: str, options: dict) -> str:
+    """The protocol and its split design in words, e.g. ``subject-dependent (trials held out: 1
+    of 5 folds per subject)``; the paper's window split says that it is optimistic."""
+    options = dict(options)
+    val = options.pop("val_size", None)
+    repeats = options.pop("repeats", 1)
+    if protocol == "subject-dependent":
+        group, k, folds = options.pop("group", "trial"), options.pop("n_splits", 5), options.pop("folds", 1)
+        runs = f"all {k} folds" if folds is None or folds >= k else f"{folds} of {k} folds"
+        design = (f"trials held out: {runs} per subject" if group == "trial" else
+                  f"window split, {runs} per subject: windows of one trial on both sides, optimistic")
+    elif protocol == "kfold":
+        design = f"{options.pop('n_splits', 10)} folds"
+    else:
+        design = ""
+    extra = [design] if design else []
+    extra += [f"× {repeats} repeats"] if repeats and repeats > 1 else []
+    extra += [f"{k}={v}" for k, v in sorted(options.items())]
+    extra += [f"val_size={val}"] if val is not None and val != 0.1 else []
+    return protocol + (f" ({', '.join(extra)})" if extra else "")
 
 
 def _tuning_phrase(records: list[dict]) -> str:

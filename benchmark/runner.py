@@ -22,10 +22,11 @@ from datasets.base import FeatureSet
 from datasets.normalize import normalize_features
 from datasets.progress import progress
 from methods.registry import MethodSpec
-from protocols import RUNNER_OPTIONS, Fold, get_splitter
+from protocols import (RUNNER_OPTIONS, Fold, check_data, check_folds, get_protocol, get_splitter,
+                       resolve_options)
 
 from .errors import RunDirError
-from .jobs import Job, canonical_json, fingerprint
+from .jobs import Job, canonical_json, fingerprint, fold_hash
 from .lock import locked
 from .prepare import open_dataset
 from .presets import dataset_options
@@ -59,19 +60,37 @@ class RunConfig:
     references: bool = False
     # configurations tried per method (benchmark.tuning); 0 = defaults, None = the preset's rule
     tune: int | None = None
+    # the seed that draws the partition; None: each run seed draws its own (splits and model
+    # initialisation vary together); fixed: every seed uses this partition (model seeds only)
+    split_seed: int | None = None
+
+    def split_seed_of(self, seed: int) -> int:
+        return seed if self.split_seed is None else self.split_seed
 
     def resolved_out(self) -> Path:
         return Path(self.out) if self.out else default_out(self.dataset, self.protocol, self.preset)
 
 
-def plan(cfg: RunConfig, data: FeatureSet, folds: list[Fold], data_options: dict) -> list[Job]:
-    """Every job of the run, in a stable order (method, drop, seed, fold)."""
+def plan(cfg: RunConfig, data: FeatureSet, folds: dict[int, list[Fold]], data_options: dict,
+         protocol_options: dict) -> list[tuple[Job, Fold]]:
+    """Every job of the run with its fold, in a stable order (method, drop, seed, fold).
+    ``folds`` maps each split seed to its partition."""
     fp = fingerprint(data)
-    return [Job(method=spec, dataset=cfg.dataset, dataset_options=data_options,
-                data_fingerprint=fp, protocol=cfg.protocol, protocol_options=cfg.protocol_options,
-                fold=f.index, block=f.block, preset=cfg.preset, seed=seed, drop=tuple(drop),
-                tune=budget(spec.cls, cfg.preset, cfg.tune))
-            for spec in cfg.methods for drop in cfg.drops for seed in cfg.seeds for f in folds]
+    kind = get_protocol(cfg.protocol).block_kind
+    out = []
+    for spec in cfg.methods:
+        for drop in cfg.drops:
+            for seed in cfg.seeds:
+                split_seed = cfg.split_seed_of(seed)
+                for f in folds[split_seed]:
+                    job = Job(method=spec, dataset=cfg.dataset, dataset_options=data_options,
+                              data_fingerprint=fp, protocol=cfg.protocol,
+                              protocol_options=protocol_options, fold=f.index, block=f.block,
+                              preset=cfg.preset, seed=seed, split_seed=split_seed,
+                              fold_hash=fold_hash(f), block_kind=kind, drop=tuple(drop),
+                              tune=budget(spec.cls, cfg.preset, cfg.tune))
+                    out.append((job, f))
+    return out
 
 
 @dataclass
@@ -138,33 +157,54 @@ def _run_jobs(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet, st
     return records
 
 
+def split(cfg: RunConfig, data: FeatureSet) -> dict[int, list[Fold]]:
+    """The partition of every split seed of the run, after checking that the data can support
+    the protocol (before any job, naming the protocol, the dataset and the count)."""
+    options = resolve_options(cfg.protocol, cfg.protocol_options)
+    check_data(cfg.protocol, data.meta, cfg.dataset, options)
+    folds = {}
+    for seed in dict.fromkeys(cfg.split_seed_of(s) for s in cfg.seeds):
+        folds[seed] = get_splitter(cfg.protocol)(data.meta, seed=seed, **options)
+        check_folds(cfg.protocol, folds[seed], cfg.dataset)
+    return folds
+
+
 def load_data(cfg: RunConfig) -> tuple[FeatureSet, dict]:
     options = {**dataset_options(cfg.preset, cfg.dataset), **cfg.dataset_options}
     return open_dataset(cfg.dataset, **options), options
 
 
-def run(cfg: RunConfig) -> RunOutcome:
-    """Run (or resume) ``cfg``; returns every record of the run, computed now or before."""
+def prepare(cfg: RunConfig) -> tuple[FeatureSet, dict, list[tuple[Job, Fold]]]:
+    """The run's data (normalised as asked), its loader options, and every job with its fold:
+    the reference columns (floor and stimulus oracle, once, on every modality, even in drop
+    studies), then the methods."""
     from methods.oracle import reference_specs
 
-    out = cfg.resolved_out()
     data, options = load_data(cfg)
     # Per-subject normalisation (features only) before splitting; a runner option, not the splitter's.
     data = normalize_features(data, cfg.protocol_options.get("normalize", "none"))
-    splitter_options = {k: v for k, v in cfg.protocol_options.items() if k not in RUNNER_OPTIONS}
-    folds = get_splitter(cfg.protocol)(data.meta, **splitter_options)
-    # Reference columns (floor and ceiling) run once, on every modality, even in drop studies.
+    folds = split(cfg, data)
+    protocol_options = {**resolve_options(cfg.protocol, cfg.protocol_options),
+                        **{k: v for k, v in cfg.protocol_options.items() if k in RUNNER_OPTIONS}}
     refs, listed = reference_specs(cfg.methods, data.meta, cfg.references)
-    jobs = (plan(replace(cfg, methods=refs, drops=((),)), data, folds, options)
-            + plan(replace(cfg, methods=listed), data, folds, options))
-    by_index = {f.index: f for f in folds}
+    return data, options, (plan(replace(cfg, methods=refs, drops=((),)), data, folds, options,
+                                protocol_options)
+                           + plan(replace(cfg, methods=listed), data, folds, options, protocol_options))
+
+
+def run(cfg: RunConfig) -> RunOutcome:
+    """Run (or resume) ``cfg``; returns every record of the run, computed now or before."""
+    out = cfg.resolved_out()
+    data, options, planned = prepare(cfg)
+    jobs = [j for j, _ in planned]
+    fold_of = {j.key: f for j, f in planned}
     # The directory is created (and locked) only once the data loaded: a failed load leaves
     # nothing behind, and no other run writes between reading the store and results.csv.
     with locked(out):
         store = Store(out)
         # Finished jobs are cached; failed, timed-out and invalid ones are tried again.
         done = {j.key: r for j in jobs if (r := store.read(j.key)) is not None and r["status"] == "ok"}
-        todo = [(j, by_index[j.fold]) for j in jobs if j.key not in done]
+        todo = [(j, fold_of[j.key]) for j in jobs if j.key not in done]
         _write_manifest(out, cfg, options, jobs)
         for rec in _run_jobs(cfg, todo, data, store) if todo else []:
             done[rec["key"]] = rec

@@ -30,7 +30,8 @@ from .records import predictions_path, problem, sha256
 
 log = logging.getLogger(__name__)
 RESULT_COLUMNS = ["dataset", "protocol", "fold", "subject", "method", "variant", "seed", "status",
-                  "n_train", "n_test", "fit_seconds", "predict_seconds", *METRICS]
+                  "n_train", "n_test", "fit_seconds", "predict_seconds", *METRICS,
+                  *(f"{m}_trial" for m in METRICS)]
 
 
 def _umask() -> int:
@@ -138,6 +139,9 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
             "n_test": r.get("n_test"), "fit_seconds": r.get("fit_seconds"),
             "predict_seconds": r.get("predict_seconds"),
             **{m: (r.get("metrics") or {}).get(m, np.nan) for m in METRICS},
+            **{f"{m}_trial": (r.get("metrics_trial") or {}).get(m, np.nan) for m in METRICS},
+            "split_seed": cfg["protocol"]["split_seed"], "block_kind": r["block_kind"],
+            "n_test_trials": r.get("n_test_trials"),
             "label": r["label"], "family": r["family"], "oracle": r["oracle"],
             "drop": ",".join(cfg["drop"]),
             "block": cfg["protocol"]["block"], "preset": cfg["method"]["preset"],

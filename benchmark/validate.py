@@ -125,19 +125,48 @@ def dataset_options(name: str, options: dict) -> None:
 
 
 def protocol(name: str, options: dict, flags: dict[str, str]) -> None:
-    """``name`` is a protocol or an experiment, and each of its splitters takes ``options``
-    (``flags`` maps an option to the flag that set it, e.g. ``group`` -> ``--group``)."""
-    from protocols import RUNNER_OPTIONS, available_protocols, get_splitter
-    from protocols.experiments import EXPERIMENTS, SPLITS
+    """``name`` is a protocol or an experiment, and ``options`` suit it (``flags`` maps an
+    option to the flag that set it, e.g. ``group`` -> ``--group``).
+
+    A protocol must take every option. An experiment routes each option to the parts whose
+    splitter takes it (``--group`` reaches the subject-dependent parts, not LOSO), so an option
+    is refused only when no part of the experiment takes it. Values are checked by the
+    protocol's declared constraints (:attr:`protocols.Protocol.options`), so a bad value
+    (``--n-splits 1``) stops here, before the data loads.
+    """
+    from methods.params import ParameterError, check_params
+    from protocols import RUNNER_OPTIONS, available_protocols, get_protocol, get_splitter, options_for
+    from protocols.experiments import EXPERIMENTS, parts_protocols
 
     valid = {**available_protocols(), **EXPERIMENTS}
     if name not in valid:
         raise UsageError(f"--protocol: unknown protocol {name!r}; valid: {', '.join(valid)}")
     splitter_options = {k: v for k, v in options.items() if k not in RUNNER_OPTIONS}
-    for split in SPLITS if name in EXPERIMENTS else (name,):
+    splits = parts_protocols(name) if name in EXPERIMENTS else (name,)
+    taken = {s: options_for(s, splitter_options) for s in splits}
+    for key in splitter_options:
+        if not any(key in t for t in taken.values()):
+            what = f"protocol {name!r}" + (f" (parts: {', '.join(splits)})" if len(splits) > 1 or
+                                             splits[0] != name else "")
+            accepted = sorted({k for s in splits for k in get_protocol(s).constraints})
+            raise UsageError(f"{flags.get(key, f'protocol option {key}')}: {what} takes no option "
+                             f"{key!r}; it takes: {', '.join(accepted) or '(none)'}")
+    for split, opts in taken.items():
         what = f"protocol {split!r}" + (f" (part of {name!r})" if split != name else "")
-        _check_kwargs(get_splitter(split), splitter_options, what,
+        _check_kwargs(get_splitter(split), opts, what,
                       lambda k: flags.get(k, f"protocol option {k}"), skip=_SPLITTER_OWN)
+        for key, value in opts.items():
+            try:
+                check_params(get_protocol(split).constraints, {key: value}, where=what)
+            except ParameterError as exc:
+                raise UsageError(f"{flags.get(key, f'protocol option {key}')}: {exc}") from None
+
+
+def integer(text: str, flag: str, alternatives: str = "") -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: expected an integer{' ' + alternatives if alternatives else ''}") from None
 
 
 def positive(value: float | None, flag: str) -> None:

@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from datasets.base import FeatureSet
 from methods.contract import PredictionError, check_prediction
 from protocols import Fold
-from reports.metrics import evaluate
+from reports.metrics import evaluate, evaluate_balanced
 
 from .errors import JobTimeout
 from .jobs import Job
@@ -69,7 +69,7 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
     started = time.time()
     rec = {"key": job.key, "config": job.config(), "label": job.label,
            "family": job.method.cls.family, "oracle": job.method.cls.oracle,
-           "status": "failed", "error": "",
+           "block_kind": job.block_kind, "status": "failed", "error": "",
            "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
            "provenance": prov or provenance()}
     pred = None
@@ -83,12 +83,13 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
                 raise ValueError(f"{job.method.name} does not run on modality subsets")
             train, test = d.subset(fold.train), d.subset(fold.test)
             val = d.subset(fold.val) if len(fold.val) else None
-            rec.update(n_train=len(train), n_val=0 if val is None else len(val), n_test=len(test))
+            rec.update(n_train=len(train), n_val=0 if val is None else len(val), n_test=len(test),
+                       n_test_trials=int(test.meta["trial"].nunique()))
             with _time_limit(time_limit):  # tuning counts against the job's time limit
                 t0 = time.perf_counter()
                 method, fit_seconds, tuning = fit_job(job, train, val)  # never sees the test part
                 t1 = time.perf_counter()
-                raw = method.predict(test)
+                raw = method.predict(test.unlabelled())
                 t2 = time.perf_counter()
             if tuning is not None:
                 rec["tuning"] = tuning
@@ -97,6 +98,7 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
                 raise JobTimeout(f"job took {t2 - t0:.1f} s, over its limit of {time_limit:g} s")
             pred = check_prediction(raw, len(test), test.n_emotions)
             rec["metrics"] = evaluate(test.labels, pred)
+            rec["metrics_trial"] = evaluate_balanced(test.labels, pred, test.meta["trial"].to_numpy())
             rec["status"] = "ok"
     except JobTimeout as exc:
         rec.update(status="timeout", error=str(exc))
@@ -107,7 +109,6 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
                    traceback=traceback.format_exc(limit=8))
     rec["finished"] = dt.datetime.now().isoformat(timespec="seconds")
     return rec, pred
-
 
 
 _WORKER_DATA: dict = {}

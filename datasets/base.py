@@ -35,7 +35,8 @@ class FeatureSet:
     ----------
     modalities : dict name -> float32 array (n, ...)
     roles : dict name -> 'primary' | 'auxiliary' | 'behavioral'
-    labels : (n, C) array, rows on the probability simplex
+    labels : (n, C) array, rows on the probability simplex; ``None`` for data handed to
+        ``predict`` (:meth:`unlabelled`), so no method can read the labels it predicts
     emotions : the C item names
     valence : +1 / -1 per emotion
     meta : DataFrame with columns subject, trial, window (one row per sample)
@@ -53,7 +54,7 @@ class FeatureSet:
 
     def __post_init__(self) -> None:
         mods = {k: np.asarray(v, dtype=np.float32) for k, v in self.modalities.items()}
-        labels = np.asarray(self.labels, dtype=np.float64)
+        labels = None if self.labels is None else np.asarray(self.labels, dtype=np.float64)
         meta = self.meta.reset_index(drop=True)
         object.__setattr__(self, "modalities", mods)
         object.__setattr__(self, "roles", dict(self.roles))
@@ -62,7 +63,7 @@ class FeatureSet:
         object.__setattr__(self, "valence", np.asarray(self.valence, dtype=np.int8))
         object.__setattr__(self, "meta", meta)
         self._validate()
-        for arr in (*mods.values(), labels, self.valence):
+        for arr in (*mods.values(), self.valence, *([] if labels is None else [labels])):
             arr.setflags(write=False)
 
     # ------------------------------------------------------------------ validation
@@ -81,9 +82,9 @@ class FeatureSet:
         for m, role in self.roles.items():
             if role not in ROLES:
                 raise DataError(f"{self.name}: modality {m!r} has unknown role {role!r}; known: {ROLES}")
-        if labels.ndim != 2 or labels.shape[0] != n:
+        if labels is not None and (labels.ndim != 2 or labels.shape[0] != n):
             raise DataError(f"{self.name}: field 'labels' has shape {labels.shape}, expected ({n}, C)")
-        c = labels.shape[1]
+        c = len(self.emotions) if labels is None else labels.shape[1]
         if len(self.emotions) != c:
             raise DataError(f"{self.name}: {len(self.emotions)} emotion names for {c} label columns")
         if self.valence.shape != (c,) or not np.isin(self.valence, (-1, 1)).all():
@@ -94,6 +95,8 @@ class FeatureSet:
             bad = ~np.isfinite(x.reshape(n, -1)).all(axis=1)
             if bad.any():
                 raise DataError(f"{self.name}: modality {m!r} has NaN/inf at {_where(meta, int(np.argmax(bad)))}")
+        if labels is None:
+            return
         bad = ~np.isfinite(labels).all(axis=1) | (labels < 0).any(axis=1)
         bad |= np.abs(labels.sum(axis=1) - 1.0) > SIMPLEX_TOL
         if bad.any():
@@ -109,7 +112,7 @@ class FeatureSet:
 
     @property
     def n_emotions(self) -> int:
-        return self.labels.shape[1]
+        return len(self.emotions)
 
     @property
     def subjects(self) -> np.ndarray:
@@ -124,9 +127,17 @@ class FeatureSet:
         idx = np.asarray(idx)
         return FeatureSet(
             modalities={m: x[idx] for m, x in self.modalities.items()},
-            roles=self.roles, labels=self.labels[idx], emotions=self.emotions,
+            roles=self.roles, labels=None if self.labels is None else self.labels[idx],
+            emotions=self.emotions,
             valence=self.valence, meta=self.meta.iloc[idx], name=self.name, info=self.info,
         )
+
+    def unlabelled(self) -> "FeatureSet":
+        """The same samples without their labels: what ``predict`` receives, so a method cannot
+        read (or be suspected of reading) the labels it is scored against."""
+        return FeatureSet(modalities=self.modalities, roles=self.roles, labels=None,
+                          emotions=self.emotions, valence=self.valence, meta=self.meta,
+                          name=self.name, info=self.info)
 
     def without(self, modality: str) -> "FeatureSet":
         """The same samples without one modality.

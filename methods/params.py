@@ -153,16 +153,14 @@ def declared(cls) -> dict[str, Constraint]:
     return out
 
 
-def check_params(cls, params: dict, where: str | None = None) -> None:
+def check_params(constraints: dict[str, Constraint], params: dict, where: str) -> None:
     """Raise :class:`ParameterError` for the first of ``params`` its constraint refuses.
 
-    ``where`` names the method as the user typed it (default: its registry name). A parameter
-    without a declaration is not checked here; the conformance checks require one.
+    ``where`` names the owner as the user typed it (``mpcl[epochs=-5]``, ``protocol 'loso'``).
+    A parameter without a declaration is not checked here; the conformance checks require one.
     """
-    constraints = declared(cls)
-    name = where or getattr(cls, "name", "") or cls.__name__
     for key, value in params.items():
         constraint = constraints.get(key)
         if constraint is not None and not constraint.accepts(value):
-            raise ParameterError(f"{name}: parameter {key}={value!r} is out of range; "
+            raise ParameterError(f"{where}: parameter {key}={value!r} is out of range; "
                                  f"{key} takes {constraint.describe()}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datasets.discovery import import_submodules
 
 from .base import FAMILIES, BaseMethod
-from .params import ParameterError, check_params
+from .params import ParameterError, check_params, declared
 
 ENTRY_POINT_GROUP = "mixed_emotion_benchmark.methods"
 _REGISTRY: dict[str, type[BaseMethod]] = {}
@@ -208,7 +208,7 @@ def parse_spec(text: str) -> MethodSpec:
             raise KeyError(f"{name}[{variant},{key}=...]: variant {variant!r} sets {key} itself "
                            f"({key}={format_value(cls.variants[variant][key])}); give one of the two")
     try:
-        check_params(cls, params, where=text.strip())
+        check_params(declared(cls), params, where=text.strip())
     except ParameterError as exc:
         raise KeyError(str(exc)) from None
     return MethodSpec(name, variant, params)

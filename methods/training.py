@@ -43,7 +43,8 @@ def kl_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class Batch(dict):
-    """One mini-batch: ``x`` (modality -> tensor), ``y`` (B, C), ``subject`` (B,) codes,
+    """One mini-batch: ``x`` (modality -> tensor), ``y`` (B, C; None at prediction, which
+    never receives labels), ``subject`` (B,) codes,
     ``progress`` (fraction of training done, for schedules such as gradient reversal)."""
 
     __getattr__ = dict.__getitem__
@@ -126,13 +127,15 @@ class TorchMethod(BaseMethod):
         subj = data.meta["subject"].to_numpy()
         pos = np.searchsorted(self.subjects_, subj).clip(max=len(self.subjects_) - 1)
         codes = np.where(self.subjects_[pos] == subj, pos, -1)
-        return {"x": x, "y": torch.tensor(data.labels, dtype=torch.float32, device=dev),
+        y = None if data.labels is None else torch.tensor(data.labels, dtype=torch.float32, device=dev)
+        return {"x": x, "y": y,
                 "subject": torch.as_tensor(codes, dtype=torch.long, device=dev)}
 
     @staticmethod
     def _batch(tensors: dict, idx, progress_frac: float = 0.0) -> Batch:
         """The samples at ``idx`` (index tensor, or a slice for contiguous prediction chunks)."""
-        return Batch(x={m: t[idx] for m, t in tensors["x"].items()}, y=tensors["y"][idx],
+        y = tensors["y"]
+        return Batch(x={m: t[idx] for m, t in tensors["x"].items()}, y=None if y is None else y[idx],
                      subject=tensors["subject"][idx], progress=progress_frac)
 
     def _to_batch(self, data: FeatureSet, idx: np.ndarray | None, progress_frac: float = 0.0) -> Batch:
@@ -194,7 +197,7 @@ class TorchMethod(BaseMethod):
 
     def _logits(self, tensors: dict) -> torch.Tensor:
         self.network_.eval()
-        n, outs = len(tensors["y"]), []
+        n, outs = len(tensors["subject"]), []
         with torch.no_grad():
             for start in range(0, n, 1024):
                 out = self.network_(self._batch(tensors, slice(start, min(start + 1024, n))))

@@ -1,10 +1,9 @@
-"""Protocols: splitters (pure functions of metadata and seed) and the experiment declarations."""
-from .splits import (
-    RUNNER_OPTIONS,
-    Fold,
-    available_protocols,
-    get_splitter,
-    register_protocol,
-)
+"""Protocols: splitters (pure functions of metadata and seed), what each needs of the data, and
+the experiment declarations."""
+from .splits import (RUNNER_OPTIONS, Fold, Protocol, ProtocolError, Requirements,
+                     available_protocols, check_data, check_folds, get_protocol, get_splitter,
+                     options_for, register_protocol, resolve_options)
 
-__all__ = ["RUNNER_OPTIONS", "Fold", "available_protocols", "get_splitter", "register_protocol"]
+__all__ = ["RUNNER_OPTIONS", "Fold", "Protocol", "ProtocolError", "Requirements",
+           "available_protocols", "check_data", "check_folds", "get_protocol", "get_splitter",
+           "options_for", "register_protocol", "resolve_options"]

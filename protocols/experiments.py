@@ -70,11 +70,17 @@ def modality_drops(modalities: list[str]) -> tuple[tuple[str, ...], ...]:
     return tuple((m,) for m in modalities) + ((),)
 
 
+def parts_protocols(name: str) -> tuple[str, ...]:
+    """The protocols of experiment ``name``'s parts (its options are routed to these)."""
+    return ("subject-dependent",) if name == "hyperparams" else SPLITS
+
+
 def build(name: str, modalities: list[str], methods: list[MethodSpec] | None = None,
-          protocols: tuple[str, ...] = SPLITS, preset: str = "quick") -> Experiment:
+          protocols: tuple[str, ...] | None = None, preset: str = "quick") -> Experiment:
     """The named experiment for a dataset with these modalities; ``methods`` overrides the
     method list of ``main`` (default: every registered method, the prior as the floor)."""
     every = methods or [MethodSpec(n) for n in method_classes()]
+    protocols = protocols or parts_protocols(name)
     if name == "main":
         return Experiment(name, "Tables I/II: every method", [Part(p, p, every) for p in protocols])
     if name == "ablation-modules":
@@ -90,7 +96,7 @@ def build(name: str, modalities: list[str], methods: list[MethodSpec] | None = N
     if name == "hyperparams":
         specs, sweep = _sweep(preset)
         return Experiment(name, "Table VIII, Figs. 6-8: MSAF scales, K, τ, L",
-                          [Part("subject-dependent", "subject-dependent", specs, sweep=sweep)])
+                          [Part(p, p, specs, sweep=sweep) for p in protocols])
     raise KeyError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
 
 

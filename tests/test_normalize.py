@@ -60,8 +60,10 @@ def test_runner_option_is_in_the_job_key_only_when_set(tmp_path):
                 dataset_options={"n_subjects": 3, "n_windows": 2})
     plain = run(RunConfig(out=tmp_path / "a", **base))
     normed = run(RunConfig(out=tmp_path / "b", protocol_options={"normalize": "subject"}, **base))
-    assert all(r["config"]["protocol"]["options"] == {} for r in plain.records)
-    assert all(r["config"]["protocol"]["options"] == {"normalize": "subject"} for r in normed.records)
+    splitter = {"val_size": 0.1}  # the splitter's resolved options, in every key
+    assert all(r["config"]["protocol"]["options"] == splitter for r in plain.records)
+    assert all(r["config"]["protocol"]["options"] == {**splitter, "normalize": "subject"}
+               for r in normed.records)
     assert not set(plain.results["key"]) & set(normed.results["key"])
     assert (normed.results["status"] == "ok").all()
     assert not np.allclose(plain.results["kl"], normed.results["kl"])

@@ -132,13 +132,15 @@ def test_title_states_items_grouping_normalisation_preset_and_tuning():
                            "protocol": {"name": "subject-dependent", "options": poptions or {}},
                            "method": {"preset": "quick", **(method_extra or {})}}}
 
-    assert table_title([rec()]) == ("wesad-e4 [items=dmer9] — subject-dependent (window split) — "
-                                    "no normalisation — quick preset — defaults")
+    assert table_title([rec(poptions={"group": "window", "n_splits": 5, "folds": 1})]) == (
+        "wesad-e4 [items=dmer9] — subject-dependent (window split, 1 of 5 folds per subject: "
+        "windows of one trial on both sides, optimistic) — no normalisation — quick preset — defaults")
     title = table_title([rec(doptions={"items": "panas24"},
-                             poptions={"group": "trial", "normalize": "subject"}),
+                             poptions={"group": "trial", "n_splits": 5, "folds": None,
+                                       "normalize": "subject"}),
                          rec({"tune": 8}, label="AA-KNN", family="LDL")])
-    assert title == ("wesad-e4 [items=panas24] — subject-dependent (trial split) — "
-                     "per-subject normalisation — quick preset — tuned, budget 8 per method")
+    assert title == ("wesad-e4 [items=panas24] — subject-dependent (trials held out: all 5 folds "
+                     "per subject) — per-subject normalisation — quick preset — tuned, budget 8 per method")
     assert table_title([rec(dataset="synthetic")]).startswith("synthetic — subject-dependent")
     # The paper preset tunes only where the method's paper did: the title names those.
     partial = [rec(), rec({"tune": 20}, label="LDL-LRR", family="LDL"), rec(label="MPCL", family="EDL")]

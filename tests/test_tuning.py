@@ -11,7 +11,7 @@ from scipy.stats import loguniform
 from sklearn.model_selection import ParameterSampler
 
 from benchmark.jobs import Job, fingerprint
-from benchmark.runner import RunConfig, load_data, plan, run
+from benchmark.runner import RunConfig, prepare, run
 from benchmark.tuning import PAPER_BUDGET, budget, candidates, free_space
 from benchmark.worker import execute
 from methods.registry import MethodSpec, method_classes, method_parameters, parse_spec
@@ -140,9 +140,7 @@ def test_run_plans_the_budget_per_method(spaces, tmp_path):
     out = run(cfg)
     assert (out.results["status"] == "ok").all()
     assert all(r["config"]["method"]["tune"] == 3 and "tuning" in r for r in out.records)
-    data, options = load_data(cfg)
-    folds = get_splitter(cfg.protocol)(data.meta)
-    assert {j.key for j in plan(cfg, data, folds, options)} == {r["key"] for r in out.records}
+    assert {j.key for j, _ in prepare(cfg)[2]} == {r["key"] for r in out.records}
     assert run(cfg).computed == 0  # resumes: a finished tuned job is not tuned again
 
 
@@ -166,3 +164,10 @@ def test_cost_table_adds_tuning_time():
     assert f.at["A", "tune_total"] == pytest.approx(10.0) and np.isnan(f.at["B", "tune_total"])
     md = cost_markdown(f, "t")
     assert "Tune s total" in md and " 10.0 |" in md and " — |" in md
+
+
+def test_a_tuned_job_starts_from_its_untuned_twin(kfold_data):
+    """The default candidate of a tuned job is the untuned job: same seed, same model."""
+    data, folds = kfold_data
+    tuned, untuned = _job("mpcl", data, folds[0], tune=3), _job("mpcl", data, folds[0], tune=0)
+    assert tuned.key != untuned.key and tuned.method_seed == untuned.method_seed
