@@ -153,7 +153,8 @@ def seed_design(results: pd.DataFrame) -> str:
     fitted with several model seeds, or some model seed on several partitions)."""
     if "split_seed" not in results.columns:
         return "unknown"
-    pairs = results[["split_seed", "seed"]].drop_duplicates()
+    ok = results[results["status"] == "ok"]  # a failed job may lack its split seed
+    pairs = ok[["split_seed", "seed"]].drop_duplicates()
     if len(pairs) < 2:
         return "single"
     return "joint" if pairs["split_seed"].is_unique and pairs["seed"].is_unique else "separate"

@@ -132,6 +132,8 @@ def test_seeds_that_redraw_split_and_model_together_are_reported_jointly():
     s = summarise(res, ["label"]).set_index("metric")
     assert s.at["kl", "seed_std"] == pytest.approx(1.0)
     assert np.isnan(s.at["kl", "split_seed_std"]) and np.isnan(s.at["kl", "model_seed_std"])
+    failed = pd.DataFrame([{"label": "m", "block": "f0", "seed": 0, "status": "failed"}])
+    assert seed_design(pd.concat([res, failed])) == "joint"  # no split seed recorded: ignored
     assert seed_design(res.drop(columns="split_seed")) == "unknown"
     fixed = _jobs(n_blocks=3, seeds=(0, 1, 2), split_seeds=(7, 7, 7), value=lambda b, seed, s: b + seed)
     f = summarise(fixed, ["label"]).set_index("metric")
