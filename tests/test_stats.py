@@ -166,3 +166,17 @@ def test_fold_blocks_use_the_corrected_t_not_friedman_and_wilcoxon():
     pairs = pairwise_pvalues(block_matrix(folds, "kl"), BlockDesign("fold", 10 / 90))
     assert (pairs == pairs.T).all(axis=None) and pairs.at["A", "C"] == 1.0
 
+
+def test_tests_and_table_rank_the_same_mean():
+    # A is better on the window mean, B on the trial-balanced mean.
+    res = results({"A": 0.0, "B": 0.01 + np.linspace(0, 0.01, 10)})
+    for m in METRICS:
+        res[f"{m}_trial"] = np.where(res["label"] == "A", 1.0, 0.0) if not HIGHER_IS_BETTER[m] \
+            else np.where(res["label"] == "A", 0.0, 1.0)
+    res[[f"{m}_trial" for m in METRICS]] += np.random.default_rng(0).uniform(0, 1e-3, (len(res), 1))
+    for weighting, best in (("trial", "B"), ("window", "A")):
+        table = build_table(res, "t", weighting=weighting)
+        assert table.ranks.at["kl", best] == 1 and table.weighting == weighting
+        assert table_tests(res, weighting=table.weighting)["kl"].best == best
+        assert block_matrix(res, "kl", weighting=table.weighting)[best].mean() == \
+            pytest.approx(table.means.at["kl", best])
