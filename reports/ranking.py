@@ -106,13 +106,19 @@ def scored(results: pd.DataFrame, weighting: str = "trial") -> pd.DataFrame:
 class BlockDesign:
     """What a block is, and what that does to the variance of a mean over blocks.
 
-    ``test_train_ratio`` is the mean n_test / n_train of the jobs; it only matters for folds.
+    ``kind`` is "subject", "fold", or "unknown" (a frame without ``block_kind``, treated as
+    subjects, as before the column existed). ``test_train_ratio`` is the mean n_test / n_train of the jobs; it only matters for folds.
     The record's n_train leaves out the inner validation part, so the ratio, hence the
     correction, errs on the conservative side.
     """
 
     kind: str = "subject"
     test_train_ratio: float = 0.0
+
+    @property
+    def unit(self) -> str:
+        """What the blocks are, in words."""
+        return {"subject": "subjects", "fold": "folds"}.get(self.kind, "subjects; folds for k-fold CV")
 
     def variance_factor(self, n_blocks: int) -> float:
         """Variance of the mean over ``n_blocks`` blocks, in units of the block variance: 1/J for
@@ -121,11 +127,13 @@ class BlockDesign:
 
 
 def block_design(results: pd.DataFrame) -> BlockDesign:
-    """The :class:`BlockDesign` of one table's rows (subject blocks without ``block_kind``)."""
+    """The :class:`BlockDesign` of one table's rows."""
     kinds = set(results["block_kind"].dropna()) if "block_kind" in results.columns else set()
+    if not kinds:  # records written before the column existed
+        return BlockDesign("unknown")
     if len(kinds) > 1 or not kinds <= {"subject", "fold"}:
         raise ValueError(f"one table needs one block kind, 'subject' or 'fold'; got {sorted(kinds)}")
-    if kinds != {"fold"}:
+    if kinds == {"subject"}:
         return BlockDesign()
     ok = results[results["status"] == "ok"]
     ratio = (ok["n_test"].astype(float) / ok["n_train"].astype(float)).mean()

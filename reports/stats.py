@@ -200,7 +200,7 @@ def _procedure(tests: dict[str, MetricTest]) -> str:
         return (f"corrected resampled paired t-tests (Nadeau & Bengio 2003) over {n} folds against "
                 "the best method, variance × (1/J + n_test/n_train) with n_test/n_train = "
                 f"{design.test_train_ratio:.3g} as the folds' training sets overlap, Holm correction")
-    return (f"Friedman test over {n} blocks (subjects), then two-sided Wilcoxon signed-rank tests "
+    return (f"Friedman test over {n} blocks ({design.unit}), then two-sided Wilcoxon signed-rank tests "
             "against the best method with Holm correction")
 
 

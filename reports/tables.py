@@ -95,7 +95,7 @@ def weighting_note(results: pd.DataFrame, requested: str, used: str) -> str:
     """Which mean the table ranks, and the effective sample (:func:`reports.ranking.effective_sizes`)."""
     text = WEIGHTING_NOTES[used]
     if used != requested:
-        text += " (Not every job carries a trial-balanced mean.)"
+        text = text[:-1] + ": not every job carries a trial-balanced mean."
     sizes = effective_sizes(results)
     if "labels" in sizes:
         text += (f" Effective sample: {sizes['labels']} test labels (trials, summed over blocks)"
@@ -245,8 +245,7 @@ def to_markdown(table: Table) -> str:
              "| " + " | ".join(fam) + " |"]
     lines += ["| " + " | ".join(r) + " |" for r in _rows(table, ("**", "**"))]
     spread = _spread_markdown(table)
-    unit = "folds" if table.design.kind == "fold" else "subjects"
-    lines += ["", f"Values: mean over blocks ({unit}), rank in parentheses "
+    lines += ["", f"Values: mean over blocks ({table.design.unit}), rank in parentheses "
               "(competition ranking), best in bold."] + [f"- {n}" for n in table.notes]
     return "\n".join(lines + ["", spread]) + "\n"
 
@@ -264,11 +263,10 @@ def _spread_cell(r: pd.Series, seeds: str) -> str:
 def _spread_note(table: Table) -> str:
     s, design = table.summary, table.design
     n = int(s["n_blocks"].max())
-    unit = "folds" if design.kind == "fold" else "subjects"
     ci = ("95% CI half-width, Nadeau–Bengio corrected resampled t: the folds' training sets "
           f"overlap, so variance × (1/J + n_test/n_train), n_test/n_train = "
           f"{design.test_train_ratio:.3g}" if design.kind == "fold" else "95% CI half-width, t-distribution")
-    text = f"Spread: mean ± std over blocks ({unit}) [{ci}], n = {n} blocks."
+    text = f"Spread: mean ± std over blocks ({design.unit}) [{ci}], n = {n} blocks."
     if table.seeds == "separate":
         text += (" Split sd: std over split seeds of their means (each split seed redraws the "
                  "partition); model sd: std over model seeds with the partition fixed, pooled "

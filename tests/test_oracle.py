@@ -143,7 +143,7 @@ def test_the_oracle_is_a_reference_and_its_meaning_follows_the_protocol():
     assert all(k in unknown for k in ("Window split: exact", "trials held out", "LOSO:"))
 
 
-def test_reference_specs_add_floor_and_ceiling_and_leave_the_oracle_out_without_stimulus(small_data):
+def test_reference_specs_add_prior_and_oracle_and_leave_the_oracle_out_without_stimulus(small_data):
     listed = parse_methods("aa-knn,oracle")
     refs, rest = reference_specs(listed, small_data.meta, add=True)
     assert [r.name for r in refs] == ["prior", "oracle"] and [m.name for m in rest] == ["aa-knn"]

@@ -97,6 +97,8 @@ def test_mixed_block_kinds_are_refused():
     res.loc[0, "block_kind"] = "subject"
     with pytest.raises(ValueError, match="one block kind"):
         block_design(res)
+    assert block_design(res.assign(block_kind=None)).kind == "unknown"  # old records: as subjects
+    assert block_design(res.drop(columns="block_kind")).variance_factor(4) == 0.25
 
 
 def test_trial_weighting_uses_the_trial_columns_and_falls_back_to_windows():

@@ -63,7 +63,7 @@ def test_the_table_says_which_mean_it_ranks_and_the_effective_sample():
     assert window.means.at["kl", "Prior"] == pytest.approx(0.111)  # trial means are + .005
     assert build_table(_results(), "toy").means.at["kl", "Prior"] == pytest.approx(0.116)
     old = build_table(_results(new_columns=False), "toy")
-    assert old.weighting == "window" and any("Not every job carries a trial-balanced mean" in n
+    assert old.weighting == "window" and any("not every job carries a trial-balanced mean" in n
                                              for n in old.notes)
 
 
