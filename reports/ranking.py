@@ -107,9 +107,9 @@ class BlockDesign:
     """What a block is, and what that does to the variance of a mean over blocks.
 
     ``kind`` is "subject", "fold", or "unknown" (a frame without ``block_kind``, treated as
-    subjects, as before the column existed). ``test_train_ratio`` is the mean n_test / n_train of the jobs; it only matters for folds.
-    The record's n_train leaves out the inner validation part, so the ratio, hence the
-    correction, errs on the conservative side.
+    subjects, as before the column existed). ``test_train_ratio`` is the mean n_test / n_train
+    of the jobs; it only matters for folds. The record's n_train leaves out the inner validation
+    part, so the ratio, hence the correction, errs on the conservative side.
     """
 
     kind: str = "subject"
@@ -199,24 +199,25 @@ def _seed_spreads(ok: pd.DataFrame, by: list[str], separate: bool) -> pd.DataFra
 def summarise(results: pd.DataFrame, by: list[str], weighting: str = "trial") -> pd.DataFrame:
     """Mean and spread per ``by`` group and metric.
 
-    Returns a long frame with columns ``by +`` :data:`SUMMARY_COLUMNS`: ``std`` over blocks, ``ci95`` the
-    half-width of the 95% t-interval of the mean (corrected for overlapping folds, see the module
-    docstring), the seed spreads as in :func:`_seed_spreads` (the split/model ones NaN unless
-    :func:`seed_design` is "separate" or "single").
+    Returns a long frame with columns ``by +`` :data:`SUMMARY_COLUMNS`: ``std`` over blocks,
+    ``ci95`` the half-width of the 95% t-interval of the mean (corrected for overlapping folds,
+    see the module docstring), the seed spreads as in :func:`_seed_spreads` (the split and model
+    ones NaN unless :func:`seed_design` is "separate").
     """
     design = block_design(results)
     blocks = block_means(results, by, weighting)
     if blocks.empty:
         return pd.DataFrame(columns=[*by, *SUMMARY_COLUMNS])
     ok = scored(results, weighting)
-    spreads = _seed_spreads(ok, by, seed_design(results) in ("separate", "single"))
+    spreads = _seed_spreads(ok, by, seed_design(results) == "separate")
     rows = []
     for key, grp in blocks.groupby(by, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         for metric in METRICS:
             v = grp[metric].to_numpy()
             n, std = len(v), _std(grp[metric])
-            ci = float(stats.t.ppf(0.975, n - 1) * std * np.sqrt(design.variance_factor(n))) if n > 1 else 0.0
+            t = stats.t.ppf(0.975, n - 1) if n > 1 else 0.0
+            ci = float(t * std * np.sqrt(design.variance_factor(n)))
             rows.append({**dict(zip(by, key)), "metric": metric, "mean": float(v.mean()),
                          "std": std, "ci95": ci, "n_blocks": n})
     return pd.DataFrame(rows).merge(spreads, on=[*by, "metric"])[[*by, *SUMMARY_COLUMNS]]
