@@ -1,17 +1,43 @@
 """Competition ranking and the aggregation of per-job metrics into table cells.
 
-Aggregation follows the paper and DESIGN.md: metrics are first averaged within a *block*
-(a subject for subject-dependent and LOSO runs, a fold for k-fold CV), over folds and seeds,
-then over blocks. The spread reported is over blocks (std and a t-based 95% CI); the seed
-spread is reported apart (std over seeds of the block-averaged means).
+Which mean. A job's record carries two means of each metric: the window mean (every test window
+weighs the same) and the trial-balanced mean (``<metric>_trial``: each trial's windows averaged,
+then the trials). Labels exist per trial, and trials differ in length (a long baseline condition
+would otherwise outweigh a short stimulus), so the trial-balanced mean is the default
+(``weighting="trial"``); a frame without the ``*_trial`` columns falls back to the window mean.
+
+Blocks. Metrics are first averaged within a *block*, over its folds and seeds, then over blocks.
+``block_kind`` says what a block is: a subject ("subject": subject-dependent and LOSO runs) or a
+resampled fold ("fold": k-fold CV). Folds drawn by different split seeds are different
+resamples, so a fold block is (split seed, fold). A frame without ``block_kind`` has subject
+blocks, as before the column existed.
+
+Interval. Subject blocks are independent: a t-interval with variance σ²/J over J blocks. Fold
+blocks share (k − 2)/(k − 1) of their training data, so their scores are positively correlated
+and σ²/J is too small; the interval uses Nadeau & Bengio's (2003) corrected resampled variance
+σ²(1/J + n_test/n_train), with J − 1 degrees of freedom (for r repeats of k folds J = r·k,
+Bouckaert & Frank 2004).
+
+Seeds. A seed may redraw the partition (``split_seed``), the model initialisation (``seed``), or
+both at once (``split_seed == seed`` on every row). The spread separates them where the frame
+allows it: the std over split seeds (of the split seeds' means) and the std over model seeds with
+the partition fixed (pooled over split seeds); when each seed redraws both, only their joint
+spread (``seed_std``) can be measured, and :func:`seed_design` says so.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .metrics import HIGHER_IS_BETTER, METRICS
+
+WEIGHTINGS = ("trial", "window")
+TRIAL_COLUMNS = {f"{m}_trial": m for m in METRICS}
+SUMMARY_COLUMNS = ["metric", "mean", "std", "ci95", "seed_std", "n_blocks", "split_seed_std",
+                   "model_seed_std", "n_seeds", "n_split_seeds"]
 
 
 def oracle_columns(results: pd.DataFrame) -> list[str]:
@@ -57,30 +83,164 @@ def rank_table(means: pd.DataFrame) -> pd.DataFrame:
     return ranks
 
 
-def block_means(results: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Metric means per (``by`` + block), averaging folds and seeds inside a block."""
+def effective_weighting(results: pd.DataFrame, weighting: str = "trial") -> str:
+    """The mean actually used for ``weighting``: "trial" only when every finished job has its
+    trial-balanced means, else "window" (never a mix of the two)."""
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    if weighting == "window" or not set(TRIAL_COLUMNS) <= set(results.columns):
+        return "window"
     ok = results[results["status"] == "ok"]
+    return "trial" if ok[list(TRIAL_COLUMNS)].notna().all(axis=None) else "window"
+
+
+def scored(results: pd.DataFrame, weighting: str = "trial") -> pd.DataFrame:
+    """The finished jobs, their metric columns holding the mean chosen by ``weighting``."""
+    ok = results[results["status"] == "ok"]
+    if effective_weighting(results, weighting) == "window":
+        return ok
+    return ok.drop(columns=list(METRICS)).rename(columns=TRIAL_COLUMNS)
+
+
+@dataclass(frozen=True)
+class BlockDesign:
+    """What a block is, and what that does to the variance of a mean over blocks.
+
+    ``kind`` is "subject", "fold", or "unknown" (a frame without ``block_kind``, treated as
+    subjects, as before the column existed). ``test_train_ratio`` is the mean n_test / n_train
+    of the jobs; it only matters for folds. The record's n_train leaves out the inner validation
+    part, so the ratio, hence the correction, errs on the conservative side.
+    """
+
+    kind: str = "subject"
+    test_train_ratio: float = 0.0
+
+    @property
+    def unit(self) -> str:
+        """What the blocks are, in words."""
+        return {"subject": "subjects", "fold": "folds"}.get(self.kind, "subjects; folds for k-fold CV")
+
+    def variance_factor(self, n_blocks: int) -> float:
+        """Variance of the mean over ``n_blocks`` blocks, in units of the block variance: 1/J for
+        independent subjects, 1/J + n_test/n_train for overlapping folds (Nadeau & Bengio)."""
+        return 1.0 / n_blocks + (self.test_train_ratio if self.kind == "fold" else 0.0)
+
+
+def block_design(results: pd.DataFrame) -> BlockDesign:
+    """The :class:`BlockDesign` of one table's rows."""
+    kinds = set(results["block_kind"].dropna()) if "block_kind" in results.columns else set()
+    if not kinds:  # records written before the column existed
+        return BlockDesign("unknown")
+    if len(kinds) > 1 or not kinds <= {"subject", "fold"}:
+        raise ValueError(f"one table needs one block kind, 'subject' or 'fold'; got {sorted(kinds)}")
+    if kinds == {"subject"}:
+        return BlockDesign()
+    ok = results[results["status"] == "ok"]
+    ratio = (ok["n_test"].astype(float) / ok["n_train"].astype(float)).mean()
+    return BlockDesign("fold", float(ratio))
+
+
+def _with_blocks(ok: pd.DataFrame, design: BlockDesign) -> pd.DataFrame:
+    """``ok`` with ``block`` naming the statistical unit: (split seed, fold) for fold blocks drawn
+    by several split seeds, else the record's block."""
+    if design.kind != "fold" or "split_seed" not in ok.columns or ok["split_seed"].nunique() < 2:
+        return ok
+    return ok.assign(block="split " + ok["split_seed"].astype(str) + " " + ok["block"].astype(str))
+
+
+def block_means(results: pd.DataFrame, by: list[str], weighting: str = "trial") -> pd.DataFrame:
+    """Metric means per (``by`` + block), averaging folds and seeds inside a block."""
+    ok = _with_blocks(scored(results, weighting), block_design(results))
     return ok.groupby([*by, "block"], sort=False)[list(METRICS)].mean().reset_index()
 
 
-def summarise(results: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Mean, std, 95% CI half-width over blocks, and seed std, per ``by`` group and metric.
+def seed_design(results: pd.DataFrame) -> str:
+    """How the frame's seeds vary: "unknown" (no ``split_seed`` column), "single" (one seed and
+    one partition), "joint" (several seeds, each drawing its own partition and model together,
+    e.g. ``split_seed == seed``: their spread mixes the two) or "separate" (some partition is
+    fitted with several model seeds, or some model seed on several partitions)."""
+    if "split_seed" not in results.columns:
+        return "unknown"
+    ok = results[results["status"] == "ok"]  # a failed job may lack its split seed
+    pairs = ok[["split_seed", "seed"]].drop_duplicates()
+    if len(pairs) < 2:
+        return "single"
+    return "joint" if pairs["split_seed"].is_unique and pairs["seed"].is_unique else "separate"
 
-    Returns a long frame with columns ``by + [metric, mean, std, ci95, seed_std, n_blocks]``.
+
+def _std(values: pd.Series) -> float:
+    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def _seed_spreads(ok: pd.DataFrame, by: list[str], separate: bool) -> pd.DataFrame:
+    """Per ``by`` group and metric: ``seed_std`` (std over the ``seed`` column's means), and when
+    ``separate``, ``split_seed_std`` (std over split seeds of their means) and ``model_seed_std``
+    (root mean over split seeds of the variance over their model seeds); NaN where a source has a
+    single value."""
+    rows = []
+    for key, grp in ok.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        seeds = grp.groupby("seed")[list(METRICS)].mean()
+        for metric in METRICS:
+            row = {**dict(zip(by, key)), "metric": metric, "seed_std": _std(seeds[metric]),
+                   "split_seed_std": np.nan, "model_seed_std": np.nan,
+                   "n_seeds": len(seeds), "n_split_seeds": np.nan}
+            if separate:
+                cells = grp.groupby(["split_seed", "seed"])[metric].mean()
+                splits = cells.groupby(level="split_seed")
+                within = splits.var(ddof=1).dropna()
+                row.update(n_split_seeds=splits.ngroups,
+                           split_seed_std=_std(splits.mean()) if splits.ngroups > 1 else np.nan,
+                           model_seed_std=float(np.sqrt(within.mean())) if len(within) else np.nan)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarise(results: pd.DataFrame, by: list[str], weighting: str = "trial") -> pd.DataFrame:
+    """Mean and spread per ``by`` group and metric.
+
+    Returns a long frame with columns ``by +`` :data:`SUMMARY_COLUMNS`: ``std`` over blocks,
+    ``ci95`` the half-width of the 95% t-interval of the mean (corrected for overlapping folds,
+    see the module docstring), the seed spreads as in :func:`_seed_spreads` (the split and model
+    ones NaN unless :func:`seed_design` is "separate").
     """
-    blocks = block_means(results, by)
-    ok = results[results["status"] == "ok"]
-    seed_means = ok.groupby([*by, "seed"], sort=False)[list(METRICS)].mean()
+    design = block_design(results)
+    blocks = block_means(results, by, weighting)
+    if blocks.empty:
+        return pd.DataFrame(columns=[*by, *SUMMARY_COLUMNS])
+    ok = scored(results, weighting)
+    spreads = _seed_spreads(ok, by, seed_design(results) == "separate")
     rows = []
     for key, grp in blocks.groupby(by, sort=False):
         key = key if isinstance(key, tuple) else (key,)
-        seeds = seed_means.loc[key] if len(seed_means) else None
         for metric in METRICS:
             v = grp[metric].to_numpy()
-            n = len(v)
-            std = float(v.std(ddof=1)) if n > 1 else 0.0
-            ci = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)) if n > 1 else 0.0
-            seed_std = float(seeds[metric].std(ddof=1)) if seeds is not None and len(seeds) > 1 else 0.0
+            n, std = len(v), _std(grp[metric])
+            t = stats.t.ppf(0.975, n - 1) if n > 1 else 0.0
+            ci = float(t * std * np.sqrt(design.variance_factor(n)))
             rows.append({**dict(zip(by, key)), "metric": metric, "mean": float(v.mean()),
-                         "std": std, "ci95": ci, "seed_std": seed_std, "n_blocks": n})
-    return pd.DataFrame(rows)
+                         "std": std, "ci95": ci, "n_blocks": n})
+    return pd.DataFrame(rows).merge(spreads, on=[*by, "metric"])[[*by, *SUMMARY_COLUMNS]]
+
+
+def effective_sizes(results: pd.DataFrame) -> dict[str, int]:
+    """The effective sample behind a table: ``labels`` (test trials, each one label) and
+    ``windows`` (test windows), each present only when the frame has ``n_test_trials`` /
+    ``n_test`` for every job counted.
+
+    Counted on the column with the most finished jobs: per block, the sum over the folds of one
+    partition (folds test disjoint parts), the largest over partitions (a trial re-tested under
+    another seed is the same label), summed over blocks. A trial tested in each of r repeats of
+    k-fold CV counts r times.
+    """
+    ok = results[results["status"] == "ok"]
+    if ok.empty:
+        return {}
+    rows = ok[ok["label"] == ok["label"].value_counts().idxmax()]
+    partitions = [c for c in ("seed", "split_seed") if c in rows.columns]
+    out = {}
+    for name, col in (("labels", "n_test_trials"), ("windows", "n_test")):
+        if col in rows.columns and rows[col].notna().all():
+            per_partition = rows.groupby(["block", *partitions])[col].sum()
+            out[name] = int(per_partition.groupby(level="block").max().sum())
+    return out

@@ -2,10 +2,21 @@
 and Average Rank as rows, per-metric rank in parentheses, best in bold; Markdown and LaTeX
 (booktabs) rendered from one :class:`Table`.
 
+A table ranks one mean of each job, the trial-balanced one by default (see
+:mod:`reports.ranking`), and says which in a note together with the effective sample: the number
+of test labels (trials) beside the number of test windows, since windows of one trial share
+one label and are not independent evidence.
+
 Oracle references (the stimulus oracle) are shown with their means but no rank, are never bold
-and never enter the average rank; with the prior they define the "Gap closed" rows: the fraction
-(prior − method) / (prior − oracle) of the floor-to-ceiling gap a method closes, per metric,
-negative when the method is worse than the prior.
+and never enter the average rank. They are a reference, not a ceiling: what the oracle means
+depends on the protocol (:data:`ORACLE_MEANINGS`); it is an exact upper bound only on the window
+split, and under LOSO a method may beat it. With the prior they define the "Gap closed" rows:
+(prior − method) / (prior − oracle) per metric, negative when the method is worse than the prior.
+That ratio has a small, noisy denominator, so each value carries a percentile bootstrap interval
+over blocks, and the row is left out when the oracle is not significantly better than the prior
+(the bootstrap interval of prior − oracle includes 0). Over overlapping k-fold folds the bootstrap
+treats folds as independent and its interval is too narrow; k-fold data sets rarely have a
+stimulus, hence rarely an oracle.
 """
 from __future__ import annotations
 
@@ -13,23 +24,43 @@ from dataclasses import dataclass, field
 
 import itertools
 
+import numpy as np
 import pandas as pd
 
 from .metrics import ARROWS, HIGHER_IS_BETTER, METRICS
-from .ranking import oracle_columns, prior_column, rank_table, summarise
+from .ranking import (BlockDesign, block_design, block_means, effective_sizes, effective_weighting,
+                      oracle_columns, prior_column, rank_table, seed_design, summarise)
 
 METRIC_TITLES = {"chebyshev": "Chebyshev", "clark": "Clark", "canberra": "Canberra",
                  "kl": "KL", "cosine": "Cosine", "intersection": "Intersection"}
 GAP_METRICS = ("kl", "chebyshev")
-ORACLE_NOTE = ("‡ marks an oracle, not a method: per test window, the mean training label of "
-               "the windows with the same stimulus (clip; WESAD: condition), which no method is "
-               "given (a stimulus unseen in training gets the training mean). A ceiling beside the "
-               "prior's floor: never ranked, never in the significance tests.")
+N_BOOT, BOOT_SEED = 2000, 0  # bootstrap of the gap-closed rows: resamples of blocks, fixed seed
+ORACLE_NOTE = ("‡ marks an oracle reference, not a method: per test window, the mean training "
+               "label of the windows with the same stimulus (clip; WESAD: condition), which no "
+               "method is given (a stimulus unseen in training gets the training mean). Shown "
+               "beside the prior, never ranked, never in the significance tests.")
+ORACLE_MEANINGS = {
+    "window": "Window split: exact, since every window of a trial carries the trial's label and "
+              "the trial has windows in training: a ceiling.",
+    "trial": "Subject-dependent, trials held out: the held-out trial's stimulus is unseen in the "
+             "subject's training data, so the oracle falls back to the prior.",
+    "loso": "LOSO: the other subjects' mean label for the same stimulus: a reference, not an "
+            "upper bound (a method may beat it).",
+}
+WEIGHTING_NOTES = {
+    "trial": "Ranked on the trial-balanced mean (each test trial's windows averaged, then the trials).",
+    "window": "Ranked on the window mean (every test window weighs the same, so longer trials "
+              "weigh more).",
+}
 
 
 @dataclass
 class Table:
-    """One table: ``means`` and ``ranks`` have metrics as rows and column labels as columns."""
+    """One table: ``means`` and ``ranks`` have metrics as rows and column labels as columns.
+
+    ``weighting`` is the mean ranked ("trial" or "window", after any fallback) and ``design``
+    the block design; the significance tests and CD diagram of the table take the same.
+    """
 
     title: str
     columns: list[str]
@@ -41,10 +72,48 @@ class Table:
     extra_rows: dict[str, dict[str, str]] = field(default_factory=dict)
     marks: dict[str, dict[str, str]] = field(default_factory=dict)  # metric -> column -> suffix (†)
     unranked: list[str] = field(default_factory=list)  # oracle columns: values shown, no rank
+    weighting: str = "window"
+    design: BlockDesign = field(default_factory=BlockDesign)
+    seeds: str = "unknown"  # :func:`reports.ranking.seed_design`
 
 
-def build_table(results: pd.DataFrame, title: str) -> Table:
-    """Aggregate per-job results (``records_frame`` rows of one dataset and protocol)."""
+def oracle_setting(results: pd.DataFrame) -> str | None:
+    """The :data:`ORACLE_MEANINGS` key of a table's rows: "loso" from the ``protocol`` column;
+    None where the frame does not say (the note then gives every protocol's meaning)."""
+    if "protocol" in results.columns and set(results["protocol"]) == {"loso"}:
+        return "loso"
+    return None
+
+
+def oracle_note(setting: str | None) -> str:
+    """:data:`ORACLE_NOTE` and what the oracle means under ``setting`` (every setting if None)."""
+    meanings = [ORACLE_MEANINGS[setting]] if setting else list(ORACLE_MEANINGS.values())
+    return " ".join([ORACLE_NOTE, *meanings])
+
+
+def weighting_note(results: pd.DataFrame, requested: str, used: str) -> str:
+    """Which mean the table ranks, and the effective sample (:func:`reports.ranking.effective_sizes`)."""
+    text = WEIGHTING_NOTES[used]
+    if used != requested:
+        text = text[:-1] + ": not every job carries a trial-balanced mean."
+    sizes = effective_sizes(results)
+    if "labels" in sizes:
+        text += (f" Effective sample: {sizes['labels']} test labels (trials, summed over blocks)"
+                 + (f", from {sizes['windows']} test windows." if "windows" in sizes else "."))
+    elif "windows" in sizes:
+        text += f" {sizes['windows']} test windows (the number of test trials is not recorded)."
+    return text
+
+
+def build_table(results: pd.DataFrame, title: str, weighting: str = "trial",
+                oracle: str | None = None) -> Table:
+    """Aggregate per-job results (``records_frame`` rows of one dataset and protocol).
+
+    ``weighting`` picks the mean ranked ("trial" falls back to "window" when the trial-balanced
+    columns are missing). ``oracle`` is the :data:`ORACLE_MEANINGS` key saying what the oracle
+    means here ("trial", "window", "loso"); by default "loso" is read from the ``protocol``
+    column and anything else gets every meaning.
+    """
     columns = list(dict.fromkeys(results["label"]))
     families = dict(zip(results["label"], results["family"]))
     notes = []
@@ -55,7 +124,8 @@ def build_table(results: pd.DataFrame, title: str) -> Table:
             errs = results.loc[(results["label"] == label) & (results["status"] != "ok"), "error"]
             notes.append(f"{label}: {status[label]} of {n} jobs did not finish "
                          f"({errs.iloc[0][:160] if len(errs) else ''})")
-    summary = summarise(results, ["label"])
+    used = effective_weighting(results, weighting)
+    summary = summarise(results, ["label"], used)
     ok_cols = [c for c in columns if len(summary) and c in set(summary["label"])]
     if ok_cols:
         means = summary.pivot(index="metric", columns="label", values="mean")
@@ -66,42 +136,76 @@ def build_table(results: pd.DataFrame, title: str) -> Table:
     ranked = [c for c in ok_cols if c not in oracles]
     # Rank the values as printed (4 decimals), so ties in the table are ties in the ranks.
     ranks = rank_table(means[ranked].round(4)) if ranked else pd.DataFrame()
-    table = Table(title, columns, families, means, ranks, summary, notes, unranked=oracles)
+    table = Table(title, columns, families, means, ranks, summary, notes, unranked=oracles,
+                  weighting=used, design=block_design(results), seeds=seed_design(results))
+    notes.append(weighting_note(results, weighting, used))
     if oracles:
-        notes.append(ORACLE_NOTE)
-    table.extra_rows.update(gap_rows(table, prior_column(results)))
+        notes.append(oracle_note(oracle or oracle_setting(results)))
+    prior = prior_column(results)
+    if ok_cols and prior in ok_cols and oracles and oracles[0] in ok_cols:
+        blocks = block_means(results, ["label"], used)
+        table.extra_rows.update(gap_rows(table, blocks, prior, oracles[0]))
     return table
 
 
-def gap_closed(means: pd.DataFrame, metric: str, prior: str, oracle: str) -> pd.Series | None:
-    """(prior − column) / (prior − oracle) of ``metric`` for every column (positive when the
-    column is better than the prior, whichever the metric's direction); None when the oracle is
-    not better than the prior, where the fraction means nothing."""
-    gap = means.at[metric, prior] - means.at[metric, oracle]
+def bootstrap_means(values: np.ndarray, n_boot: int = N_BOOT, seed: int = BOOT_SEED) -> np.ndarray:
+    """(n_boot, columns) means of ``values`` (blocks × columns) over blocks drawn with
+    replacement, the same draws for every column (so their differences and ratios are paired)."""
+    idx = np.random.default_rng(seed).integers(0, len(values), size=(n_boot, len(values)))
+    return values[idx].mean(axis=1)
+
+
+def gap_closed(blocks: pd.DataFrame, metric: str, prior: str, oracle: str,
+               column: str) -> tuple[float, float, float]:
+    """(prior − column) / (prior − oracle) of the mean of ``metric`` over the blocks where all
+    three finished, with its 95% percentile bootstrap interval: (value, low, high)."""
+    wide = blocks.pivot(index="block", columns="label", values=metric)[[prior, oracle, column]].dropna()
+    boot = bootstrap_means(wide.to_numpy())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = (boot[:, 0] - boot[:, 2]) / (boot[:, 0] - boot[:, 1])
+    m = wide.mean()
+    low, high = np.nanpercentile(ratios, [2.5, 97.5])
+    return float((m[prior] - m[column]) / (m[prior] - m[oracle])), float(low), float(high)
+
+
+def oracle_advantage(blocks: pd.DataFrame, metric: str, prior: str,
+                     oracle: str) -> tuple[int, float, float]:
+    """(blocks, low, high): the 95% percentile bootstrap interval over blocks of how much better
+    the oracle's mean is than the prior's (prior − oracle for a loss), positive = better; NaN
+    with fewer than two blocks."""
+    wide = blocks.pivot(index="block", columns="label", values=metric)[[prior, oracle]].dropna()
+    if len(wide) < 2:  # one block resamples to itself: no interval
+        return len(wide), float("nan"), float("nan")
     sign = -1.0 if HIGHER_IS_BETTER[metric] else 1.0
-    if not sign * gap > 1e-12:
-        return None
-    return (means.loc[metric, prior] - means.loc[metric]) / gap
+    boot = bootstrap_means(wide.to_numpy())
+    low, high = np.percentile(sign * (boot[:, 0] - boot[:, 1]), [2.5, 97.5])
+    return len(wide), float(low), float(high)
 
 
-def gap_rows(table: Table, prior: str | None) -> dict[str, dict[str, str]]:
-    """The "Gap closed (KL)" and "Gap closed (Chebyshev)" rows, when the table has the prior
-    and an oracle; a metric where the oracle does not beat the prior gets a note instead."""
-    cols = table.means.columns
-    if prior not in cols or not table.unranked or table.unranked[0] not in cols:
-        return {}
-    oracle, rows = table.unranked[0], {}
+def gap_rows(table: Table, blocks: pd.DataFrame, prior: str, oracle: str) -> dict[str, dict[str, str]]:
+    """The "Gap closed (KL)" and "Gap closed (Chebyshev)" rows, each cell the value and its
+    bootstrap interval over blocks (``blocks``: :func:`reports.ranking.block_means` by label); a
+    metric where the oracle is not significantly better than the prior gets a note instead."""
+    rows = {}
     for metric in GAP_METRICS:
-        frac = gap_closed(table.means, metric, prior, oracle)
         name = f"Gap closed ({METRIC_TITLES[metric]}) ↑"
-        if frac is None:
-            table.notes.append(f"{name}: not defined, the oracle is not better than the prior.")
+        n, low, high = oracle_advantage(blocks, metric, prior, oracle)
+        if not low > 0:
+            why = (f"95% bootstrap interval of their difference over {n} blocks: [{low:.4f}, "
+                   f"{high:.4f}], includes 0" if n > 1 else f"{n} block(s), no interval")
+            table.notes.append(f"{name}: not shown, the oracle is not significantly better than "
+                               f"the prior ({why}).")
             continue
-        rows[name] = {c: f"{frac[c]:.2f}" for c in cols}
+        cells = {prior: "0.00", oracle: "1.00"}
+        for col in table.means.columns.drop([prior, oracle]):
+            value, lo, hi = gap_closed(blocks, metric, prior, oracle, col)
+            cells[col] = f"{value:.2f} [{lo:.2f}, {hi:.2f}]"
+        rows[name] = cells
     if rows:
-        table.notes.append("Gap closed: (prior − method) / (prior − oracle) of the mean; 0 = the "
-                           "prior's floor, 1 = the stimulus oracle's ceiling, negative = worse than "
-                           "the prior.")
+        table.notes.append(
+            "Gap closed: (prior − method) / (prior − oracle) of the means over blocks, 0 = the "
+            "prior, 1 = the stimulus oracle (a reference, see ‡), negative = worse than the prior; "
+            f"[95% percentile bootstrap interval, {N_BOOT} resamples of blocks].")
     return rows
 
 
@@ -141,9 +245,38 @@ def to_markdown(table: Table) -> str:
              "| " + " | ".join(fam) + " |"]
     lines += ["| " + " | ".join(r) + " |" for r in _rows(table, ("**", "**"))]
     spread = _spread_markdown(table)
-    lines += ["", "Values: mean over blocks (subjects; folds for k-fold CV), rank in parentheses "
+    lines += ["", f"Values: mean over blocks ({table.design.unit}), rank in parentheses "
               "(competition ranking), best in bold."] + [f"- {n}" for n in table.notes]
     return "\n".join(lines + ["", spread]) + "\n"
+
+
+def _spread_cell(r: pd.Series, seeds: str) -> str:
+    text = f"{r['mean']:.4f} ± {r['std']:.4f} [±{r['ci95']:.4f}]"
+    if seeds == "separate":
+        for name, col in (("split sd", "split_seed_std"), ("model sd", "model_seed_std")):
+            text += f"; {name} {r[col]:.4f}" if np.isfinite(r[col]) else ""
+    elif r["seed_std"] > 0:
+        text += f"; seed sd {r['seed_std']:.4f}"
+    return text
+
+
+def _spread_note(table: Table) -> str:
+    s, design = table.summary, table.design
+    n = int(s["n_blocks"].max())
+    ci = ("95% CI half-width, Nadeau–Bengio corrected resampled t: the folds' training sets "
+          f"overlap, so variance × (1/J + n_test/n_train), n_test/n_train = "
+          f"{design.test_train_ratio:.3g}" if design.kind == "fold" else "95% CI half-width, t-distribution")
+    text = f"Spread: mean ± std over blocks ({design.unit}) [{ci}], n = {n} blocks."
+    if table.seeds == "separate":
+        text += (" Split sd: std over split seeds of their means (each split seed redraws the "
+                 "partition); model sd: std over model seeds with the partition fixed, pooled "
+                 "over split seeds (shown where there are several).")
+    elif (s["seed_std"] > 0).any():
+        text += " Seed sd: std over seeds of the seed-wise means (seed variance, apart from block variance)."
+        if table.seeds == "joint":
+            text += (" Each seed redraws both the partition and the model initialisation, so "
+                     "the seed sd mixes split and model variation.")
+    return text
 
 
 def _spread_markdown(table: Table) -> str:
@@ -152,19 +285,11 @@ def _spread_markdown(table: Table) -> str:
         return ""
     lines = ["| Method | " + " | ".join(METRIC_TITLES[m] for m in METRICS) + " |",
              "|---|" + "---|" * len(METRICS)]
-    seeds = bool((s["seed_std"] > 0).any())
     for col in table.means.columns:
-        cells = []
-        for m in METRICS:
-            r = s[(s["label"] == col) & (s["metric"] == m)].iloc[0]
-            seed = f"; seed sd {r['seed_std']:.4f}" if seeds else ""
-            cells.append(f"{r['mean']:.4f} ± {r['std']:.4f} [±{r['ci95']:.4f}]{seed}")
-        lines.append(f"| {col} | " + " | ".join(cells) + " |")
-    n = int(s["n_blocks"].max())
-    seed_note = (" Seed sd: std over seeds of the seed-wise means (seed variance, apart from "
-                 "subject variance).") if seeds else ""
-    return ("Spread: mean ± std over blocks [95% CI half-width, t-distribution], "
-            f"n = {n} blocks.{seed_note}\n\n" + "\n".join(lines))
+        rows = s[s["label"] == col].set_index("metric")
+        lines.append(f"| {col} | " + " | ".join(_spread_cell(rows.loc[m], table.seeds)
+                                                 for m in METRICS) + " |")
+    return _spread_note(table) + "\n\n" + "\n".join(lines)
 
 
 def _tex(text: str) -> str:

@@ -88,24 +88,62 @@ def test_the_oracle_never_enters_the_significance_tests():
     assert {m: t.pvalues for m, t in tests.items()} == {m: t.pvalues for m, t in without.items()}
 
 
-def test_gap_closed_rows():
+def _gap(cell: str) -> tuple[float, float, float]:
+    """"0.42 [0.31, 0.55]" -> (0.42, 0.31, 0.55)."""
+    value, interval = cell.split(" [")
+    low, high = interval.rstrip("]").split(", ")
+    return float(value), float(low), float(high)
+
+
+def test_gap_closed_rows_carry_a_bootstrap_interval():
     table = build_table(_results(LEVELS), "t")
     for metric, name in (("kl", "Gap closed (KL) ↑"), ("chebyshev", "Gap closed (Chebyshev) ↑")):
         m = table.means.loc[metric]
         row = table.extra_rows[name]
         assert row["Prior"] == "0.00" and row[ORACLE] == "1.00"
         expected = (m["Prior"] - m["AA-KNN"]) / (m["Prior"] - m[ORACLE])
-        assert float(row["AA-KNN"]) == pytest.approx(expected, abs=0.005) and expected > 0
-        assert float(row["PT-SVM"]) < 0  # worse than the prior
+        value, low, high = _gap(row["AA-KNN"])
+        assert value == pytest.approx(expected, abs=0.005) and expected > 0
+        assert low <= value <= high and high - low < 0.05  # near-constant offsets: a tight interval
+        assert _gap(row["PT-SVM"])[0] < 0  # worse than the prior
+    assert any("bootstrap" in n and "2000 resamples" in n for n in table.notes)
 
 
-def test_no_gap_row_when_the_oracle_is_no_better_than_the_prior():
-    table = build_table(_results({**LEVELS, ("oracle", ORACLE): 0.11}), "t")
+def test_gap_interval_is_the_percentile_bootstrap_of_the_ratio_of_means():
+    table = build_table(_results(LEVELS), "t")
+    blocks = _results(LEVELS).pivot(index="block", columns="label", values="kl")
+    idx = np.random.default_rng(0).integers(0, 10, size=(2000, 10))
+    p, o, a = (blocks[c].to_numpy()[idx].mean(axis=1) for c in ("Prior", ORACLE, "AA-KNN"))
+    low, high = np.percentile((p - a) / (p - o), [2.5, 97.5])
+    assert _gap(table.extra_rows["Gap closed (KL) ↑"]["AA-KNN"])[1:] == (round(low, 2), round(high, 2))
+
+
+def test_no_gap_row_when_the_oracle_is_not_significantly_better_than_the_prior():
+    # the oracle beats the prior by .002 on average, but by ±.02 block to block
+    res = _results({**LEVELS, ("oracle", ORACLE): 0.10})
+    noise = 0.02 * np.resize([1.0, -1.0], 10) - 0.002
+    is_oracle = res["method"] == "oracle"
+    for m in METRICS:
+        res.loc[is_oracle, m] += (-noise if HIGHER_IS_BETTER[m] else noise)
+    table = build_table(res, "t")
     assert not any(k.startswith("Gap closed") for k in table.extra_rows)
-    assert any("not defined" in n for n in table.notes)
+    assert any(n.startswith("Gap closed (KL) ↑: not shown, the oracle is not significantly better")
+               and "includes 0" in n for n in table.notes)
 
 
-def test_reference_specs_add_floor_and_ceiling_and_leave_the_oracle_out_without_stimulus(small_data):
+def test_the_oracle_is_a_reference_and_its_meaning_follows_the_protocol():
+    loso = build_table(_results(LEVELS).assign(protocol="loso"), "t")
+    note = next(n for n in loso.notes if n.startswith("‡"))
+    assert "reference, not an upper bound" in note and "ceiling" not in note
+    assert "falls back to the prior" not in note
+    held_out = next(n for n in build_table(_results(LEVELS), "t", oracle="trial").notes
+                    if n.startswith("‡"))
+    assert "falls back to the prior" in held_out and "LOSO" not in held_out
+    unknown = next(n for n in build_table(_results(LEVELS), "t").notes if n.startswith("‡"))
+    assert all(k in unknown for k in ("Window split: exact", "trials held out", "LOSO:"))
+
+
+def test_reference_specs_add_prior_and_oracle_and_leave_the_oracle_out_without_stimulus(small_data):
     listed = parse_methods("aa-knn,oracle")
     refs, rest = reference_specs(listed, small_data.meta, add=True)
     assert [r.name for r in refs] == ["prior", "oracle"] and [m.name for m in rest] == ["aa-knn"]
