@@ -100,17 +100,23 @@ def _build(cls, random_state: int = 0) -> BaseMethod:
 
 @functools.lru_cache(maxsize=64)
 def _fitted(cls, split: Split) -> BaseMethod:
+    """The method fitted once on ``split`` and shared by the checks that read its predictions."""
     train, val, _ = split
     return _build(cls).fit(train, val)
 
 
 @functools.lru_cache(maxsize=64)
 def _prediction(cls, split: Split) -> np.ndarray:
+    """The test predictions of :func:`_fitted`, checked against the output contract (read-only,
+    since every check that reads them shares the one array)."""
     test = split[2]
     try:
-        return check_prediction(_fitted(cls, split).predict(test), len(test), test.n_emotions)
+        pred = check_prediction(_fitted(cls, split).predict(test), len(test), test.n_emotions)
     except PredictionError as exc:
         raise AssertionError(f"{_label(cls)}: {exc}") from None
+    pred = pred.copy()
+    pred.setflags(write=False)
+    return pred
 
 
 def _mean_kl(labels: np.ndarray, pred: np.ndarray) -> float:
