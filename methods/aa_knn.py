@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from datasets.base import FeatureSet
 
 from .base import BaseMethod, ConcatFeatures
+from .params import Choice, Int
 from .registry import register
 
 
@@ -26,6 +27,13 @@ class AAKNN(BaseMethod):
     """
 
     search_space: ClassVar[dict] = {"k": [1, 2, 3, 4, 6, 8, 12, 16, 24]}
+    # metric: NearestNeighbors' distances for real-valued vectors that need no extra parameter
+    # (not the boolean ones, haversine's 2-d, mahalanobis/seuclidean's matrices, precomputed).
+    constraints: ClassVar[dict] = {
+        "k": Int(low=1),
+        "metric": Choice("euclidean", "sqeuclidean", "manhattan", "cityblock", "l1", "l2",
+                         "chebyshev", "minkowski", "cosine", "correlation", "canberra"),
+    }
 
     def __init__(self, k: int = 4, metric: str = "euclidean", random_state=None):
         self.k = k

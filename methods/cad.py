@@ -10,6 +10,7 @@ from torch import nn
 from datasets.base import FeatureSet
 
 from .ldl_utils import concat_batch
+from .params import Choice, Int, Real
 from .registry import register
 from .training import Batch, TorchMethod
 
@@ -78,6 +79,8 @@ class CAD(TorchMethod):
     """
 
     search_space: ClassVar[dict] = {"lr": [1e-4, 3e-4, 1e-3, 3e-3], "hidden": [64, 128, 256]}
+    constraints: ClassVar[dict] = {"loss_form": Choice(*FORMS), "hidden": Int(low=1),
+                                   "dropout": Real(low=0, high=1, high_open=True)}
 
     version = "2"  # 2: the shared loop's fused Adam (same update up to float rounding)
     shared_budget = False  # borrows the deep loop but is not one of the deep methods compared (issue 13 item 6)

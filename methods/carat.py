@@ -8,6 +8,7 @@ from torch import nn
 from datasets.base import FeatureSet
 
 from .nn_blocks import ModalityTokenizer, mlp, modality_shapes, ordered_by_role
+from .params import Int, Real
 from .registry import register
 from .training import Batch, TorchMethod, kl_loss
 
@@ -204,6 +205,14 @@ class CARAT(TorchMethod):
     budget_exceptions = {"paper": "official train.sh trains 20 epochs without early stopping"}
     search_space = {"lr": [5e-5, 3e-4, 1e-3, 3e-3], "d": [32, 64, 128, 256],
                     "supcon_weight": [1e-3, 1e-2, 1e-1, 1.0]}
+    # d >= 2: the latent projection's hidden layer is d // 2 wide; d must also be a multiple
+    # of heads (checked by torch's encoder layer). SupCon needs two views to have a positive.
+    constraints = {
+        "d": Int(low=2), "n_tokens": Int(low=1), "layers": Int(low=1), "heads": Int(low=1),
+        "dropout": Real(low=0, high=1, high_open=True), "z_dim": Int(low=1),
+        "momentum": Real(low=0, high=1), "temperature": Real(low=0, low_open=True),
+        "supcon_views": Int(low=2), "supcon_weight": Real(low=0),
+    }
 
     def __init__(self, d: int = 64, n_tokens: int = 4, layers: int = 1, heads: int = 4,
                  dropout: float = 0.1, z_dim: int = 32, momentum: float = 0.99,

@@ -9,6 +9,7 @@ from torch import nn
 from datasets.base import FeatureSet
 
 from .nn_blocks import ModalityTokenizer, modality_shapes, ordered_by_role
+from .params import Int, Real
 from .registry import register
 from .training import Batch, TorchMethod, kl_loss
 
@@ -170,6 +171,13 @@ class EmotionDict(TorchMethod):
     }
     budget_exceptions = {"paper": "the official code trains 301 epochs without early stopping"}
     search_space = {"lr": [1e-4, 3e-4, 1e-3, 3e-3], "d_fused": [16, 24, 32, 64]}
+    # Also n_atoms <= dict_dim and widths multiples of heads, checked when the network is built.
+    constraints = {
+        "n_tokens": Int(low=1), "d_fused": Int(low=1), "d_unimodal": Int(low=1),
+        "heads": Int(low=1), "layers": Int(low=1), "ffn": Int(low=1),
+        "dropout": Real(low=0, high=1, high_open=True), "n_atoms": Int(low=1), "dict_dim": Int(low=1), "ce_weight": Real(low=0),
+        "distill_weight": Real(low=0), "beta1": Real(low=0, high=1, high_open=True),
+    }
 
     def __init__(self, n_tokens: int = 4, d_fused: int = 32, d_unimodal: int = 16, heads: int = 4,
                  layers: int = 1, ffn: int = 64, dropout: float = 0.1, n_atoms: int = 32,

@@ -11,6 +11,7 @@ from torch import nn
 from datasets.base import FeatureSet
 
 from .nn_blocks import ModalityTokenizer, modality_shapes, ordered_by_role
+from .params import Int, Real
 from .registry import register
 from .training import Batch, TorchMethod, kl_loss
 
@@ -236,6 +237,14 @@ class HeLo(TorchMethod):
     }
     budget_exceptions = {"paper": "the official code trains 300 epochs without early stopping"}
     search_space = {"lr": [3e-4, 1e-3, 3e-3], "d": [32, 64, 128]}
+    # lr_decay is ExponentialLR's per-epoch factor; d must also be a multiple of heads (not declared).
+    constraints = {
+        "d": Int(low=1), "anchor_tokens": Int(low=1), "heads": Int(low=1), "lcd_heads": Int(low=1),
+        "ffn": Int(low=1), "depth": Int(low=1), "dropout": Real(low=0, high=1, high_open=True),
+        "drop_key": Real(low=0, high=1, high_open=True),
+        "ot_reg": Real(low=0, low_open=True), "ot_outer": Int(low=1), "ot_inner": Int(low=1),
+        "corr_weight": Real(low=0), "lr_decay": Real(low=0, high=1, low_open=True),
+    }
 
     def __init__(self, d: int = 32, anchor_tokens: int = 8, heads: int = 4, lcd_heads: int = 1,
                  ffn: int = 64, depth: int = 1, dropout: float = 0.2, drop_key: float = 0.1,

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from datasets.base import FeatureSet
 
 from .base import BaseMethod, ConcatFeatures, normalise_rows
+from .params import Int, Real
 from .registry import register
 
 PROB_CLIP = 1e-9  # P̂ is clipped to [1e-9, 1] before its log, as in the reference code
@@ -63,6 +64,8 @@ class LDLLRR(BaseMethod):
     presets = {"smoke": {"max_iter": 100}, "quick": {"max_iter": 200}, "paper": {"max_iter": 500}}
     search_space: ClassVar[dict] = {"lam": [10.0 ** k for k in range(-6, 0)],
                                     "beta": [10.0 ** k for k in range(-3, 3)]}
+    constraints: ClassVar[dict] = {"lam": Real(low=0), "beta": Real(low=0),
+                                   "scale": Real(low=0, low_open=True), "max_iter": Int(low=1)}
     tune_in_paper = True
 
     def __init__(self, lam: float = 1e-3, beta: float = 1.0, scale: float = 100.0,

@@ -9,6 +9,7 @@ from torch import nn
 from datasets.base import FeatureSet
 
 from .nn_blocks import dann_alpha, grad_reverse, mlp, modality_dims, ordered_by_role
+from .params import AnyOf, Bool, Choice, Int, Real
 from .registry import register
 from .training import Batch, TorchMethod, kl_loss
 
@@ -164,6 +165,12 @@ class MAET(TorchMethod):
         "smoke": {"batch_size": 64, "lr": 3e-3, "depth": 2},
     }
     search_space = {"lr": [3e-4, 1e-3, 3e-3], "d": [16, 32, 64]}
+    # d must also be a multiple of heads (a relation between two parameters, not declared here).
+    constraints = {
+        "d": Int(low=1), "n_views": Int(low=1), "depth": Int(low=1), "heads": Int(low=1),
+        "mlp_ratio": Int(low=1), "mixffn_start": Int(low=0), "layer_scale": Real(low=0, low_open=True),
+        "domain_adversarial": AnyOf(Choice("auto"), Bool()), "domain_weight": Real(low=0),
+    }
 
     def __init__(self, d: int = 32, n_views: int = 5, depth: int = 3, heads: int = 4,
                  mlp_ratio: int = 4, mixffn_start: int = 2, layer_scale: float = 0.1,

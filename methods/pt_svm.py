@@ -14,6 +14,7 @@ from datasets.base import FeatureSet
 
 from .base import BaseMethod, ConcatFeatures, normalise_rows
 from .ldl_utils import stratified_subsample
+from .params import AnyOf, Choice, Int, Optional, Real
 from .registry import register
 
 
@@ -101,6 +102,13 @@ class PTSVM(BaseMethod):
                "paper": {"max_draws": None}}
     search_space: ClassVar[dict] = {"C": [2.0 ** k for k in (-5, -1, 3, 7, 11, 15)],
                                     "gamma": [2.0 ** k for k in (-15, -11, -7, -3, 1)]}
+    # gamma: a float or 'auto' only; fit() computes 'auto' itself and has no 'scale'.
+    constraints: ClassVar[dict] = {
+        "C": Real(low=0, low_open=True),
+        "gamma": AnyOf(Real(low=0, low_open=True), Choice("auto")),
+        "draws_per_instance": Optional(Int(low=1)),
+        "max_draws": Optional(Int(low=1)),
+    }
     known_failures = {"beats_prior": "on the 360-window conformance split the resampled labels "
                       "are mostly noise: KL ties the prior (0.0485 vs 0.0481 at random_state 0)"}
 

@@ -10,6 +10,7 @@ from torch import nn
 from datasets.base import FeatureSet
 
 from .ldl_utils import concat_batch
+from .params import AnyOf, Choice, Int, Real
 from .registry import register
 from .training import Batch, TorchMethod
 
@@ -168,6 +169,11 @@ class SACPNN(TorchMethod):
         "paper": {"epochs": 1000, "patience": 50},
     }
     search_space: ClassVar[dict] = {"hidden": [16, 32, 64, 128], "lr": [1e-4, 1e-3, 1e-2]}
+    constraints: ClassVar[dict] = {
+        "label_encoding": Choice(*ENCODINGS), "hidden": Int(low=1),
+        "optimizer": Choice("rprop+", "irprop-"),
+        "init": AnyOf(Choice(*INITS), Real(low=0, low_open=True)),
+    }
 
     def __init__(self, label_encoding: str = "onehot", hidden: int = 64, epochs: int = 500,
                  lr: float = 1e-3, optimizer: str = "rprop+", init: str | float = "glorot",

@@ -10,6 +10,7 @@ from torch import nn
 from datasets.base import FeatureSet
 
 from .nn_blocks import mlp, modality_dims, ordered_by_role
+from .params import Int, Real
 from .registry import register
 from .training import Batch, TorchMethod, kl_loss
 
@@ -115,6 +116,13 @@ class TiCAL(TorchMethod):
         "paper": {"d": 256},
     }
     search_space = {"lr": [3e-4, 1e-3, 3e-3], "d": [32, 64, 128, 256]}
+    # consistency_weight <= 1 keeps every sample's weight (1 - λ_t) + λ_t κ / mean(κ) >= 0.
+    constraints = {
+        "d": Int(low=1), "dropout": Real(low=0, high=1, high_open=True),
+        "curvature": Real(low=0, low_open=True), "temperature": Real(low=0, low_open=True),
+        "typicality_temperature": Real(low=0, low_open=True),
+        "consistency_weight": Real(low=0, high=1), "unimodal_weight": Real(low=0),
+    }
 
     def __init__(self, d: int = 64, dropout: float = 0.1, curvature: float = 1.0,
                  temperature: float = 1.0, typicality_temperature: float = 0.1,

@@ -12,6 +12,7 @@ from datasets.base import FeatureSet
 
 from .base import BaseMethod, ConcatFeatures, normalise_rows
 from .ldl_utils import project_simplex, stratified_subsample
+from .params import AnyOf, Choice, Int, Optional, Real
 from .registry import register
 
 BINARIZATIONS = ("threshold", "topk")
@@ -157,6 +158,16 @@ class TLRDL(BaseMethod):
     presets = {"smoke": {"max_iter": 30}, "quick": {}, "paper": {}}
     search_space: ClassVar[dict] = {"lam": [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0],
                                     "alpha": [1e-4, 1e-3, 1e-2, 1e-1]}
+    # lam > 0: the W-system is factorised by Cholesky, singular at 0 with more features than
+    # samples; mu > 0 divides alpha; rho >= 1 keeps mu from shrinking; floor < 1 (fit also
+    # needs floor * C <= 1, which depends on the data).
+    constraints: ClassVar[dict] = {
+        "alpha": Real(low=0), "lam": AnyOf(Real(low=0, low_open=True), Choice("auto")),
+        "lam_o": Optional(Real(low=0)), "mu": Real(low=0, low_open=True), "rho": Real(low=1),
+        "max_iter": Int(low=1), "tol": Real(low=0), "binarization": Choice(*BINARIZATIONS),
+        "o_init": Choice(*O_INITS), "floor": Real(low=0, high=1, high_open=True),
+        "max_train_samples": Optional(Int(low=1)),
+    }
 
     def __init__(self, alpha: float = 1e-3, lam: float | str = "auto", lam_o: float | None = 1e-4,
                  mu: float = 1e-3, rho: float = 1.1, max_iter: int = 100, tol: float = 1e-3,

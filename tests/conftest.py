@@ -5,7 +5,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,22 +35,15 @@ def shared_data(sub: str) -> Path:
 
 @pytest.fixture(scope="session")
 def small_data():
-    from datasets.synthetic import make_synthetic
+    from methods.checks import conformance_data
 
-    return make_synthetic(n_subjects=4, n_windows=4, seed=1)
-
-
-@pytest.fixture(scope="session")
-def small_wesad():
-    from datasets.synthetic import make_synthetic_wesad
-
-    return make_synthetic_wesad(n_subjects=4, n_windows=8, seed=1)
+    return conformance_data()
 
 
 @pytest.fixture(scope="session")
-def conformance_split(small_data):
-    """A pooled random 70/10/20 train/val/test split of the small synthetic set."""
-    idx = np.random.default_rng(0).permutation(len(small_data))
-    n = len(idx)
-    tr, va, te = idx[: int(0.7 * n)], idx[int(0.7 * n): int(0.8 * n)], idx[int(0.8 * n):]
-    return small_data.subset(tr), small_data.subset(va), small_data.subset(te)
+def conformance_split():
+    """A pooled random 70/10/20 train/val/test split of the small synthetic set: the public
+    conformance checks' own (methods.checks), so a test and a check see the same data."""
+    from methods.checks import conformance_split
+
+    return conformance_split()

@@ -68,6 +68,33 @@ def test_bad_run_options_are_refused_before_any_work(capsys, tmp_path, flags, na
     assert not out.exists(), "nothing may be created before validation passes"
 
 
+# ------------------------------------------------------------------ method parameters
+@pytest.mark.parametrize("spec, accepts", [
+    # wrong type
+    ('aa-knn[k="3"]', "an integer >= 1"),
+    ("ldl-lrr[max_iter=2.5]", "an integer >= 1"),
+    ("mpcl[layer_norm=1]", "true or false"),
+    ("sa-cpnn[init=[0.5]]", "one of 'glorot', 'torch' or a number > 0"),
+    # out of range
+    ("aa-knn[k=0]", "an integer >= 1"),
+    ("tlr-dl[lam=-1]", "a number > 0 or one of 'auto'"),
+    ("helo[dropout=1]", "a number >= 0 and < 1"),
+    ("mpcl[scales=[1,-2]]", "null or a list of at least 1 item(s), each a number > 0"),
+    # bad choice
+    ("aa-knn[metric=hamming]", "one of 'euclidean', "),
+    ("pt-svm[gamma=scale]", "a number > 0 or one of 'auto'"),
+    ("cad[loss_form=l2]", "one of 'harmonic', 'emd'"),
+    ("mpcl[fusion=concat]", "one of 'msaf', 'sum', 'cross_attention'"),
+])
+def test_a_method_parameter_outside_its_constraint_is_refused_before_any_work(capsys, tmp_path, spec, accepts):
+    key = spec.partition("[")[2].partition("=")[0]
+    out = tmp_path / "run"
+    err = refused(capsys, "run", "--preset", "smoke", "--methods", f"prior,{spec}", "--out", out,
+                  names=f"--methods: {spec}: parameter {key}=")
+    assert f"; {key} takes {accepts}" in err, err
+    assert not out.exists(), "nothing may be created before validation passes"
+
+
 def test_n_jobs_defaults_to_usable_cores_and_minus_one_means_the_same():
     from benchmark import validate
 

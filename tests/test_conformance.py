@@ -1,92 +1,94 @@
-"""The conformance suite every registered method passes (parametrised over the registry, so a
-new method or plugin gets these tests for free)."""
+"""The conformance suite every registered method passes: the public checks of
+:mod:`methods.checks`, parametrised over the registry (so a new method or plugin gets them for
+free), what only a registered method must satisfy, and tests that the checks catch what they
+are for."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.base import clone
 
-from methods.contract import check_prediction
-from methods.registry import MethodSpec, method_classes
+from methods import checks
+from methods.base import BaseMethod
+from methods.params import Real
+from methods.registry import method_classes
 from reports.metrics import evaluate
 
-NAMES = list(method_classes())
+CLASSES = method_classes()
 
 
-def _fit(name, split, **params):
-    train, val, test = split
-    method = MethodSpec(name).build("smoke", random_state=0, **params)
-    return method.fit(train, val), test
+@checks.parametrize_with_checks(list(CLASSES.values()))
+def test_conformance(method, check):
+    check(method)
 
 
-@pytest.fixture(scope="module")
-def predictions(conformance_split):
-    """name -> test predictions of a smoke fit with random_state 0 (fitted once per module)."""
-    cache = {}
-
-    def get(name):
-        if name not in cache:
-            m, test = _fit(name, conformance_split)
-            cache[name] = m.predict(test)
-        return cache[name]
-
-    return get
-
-
-@pytest.fixture(scope="module")
-def prior_kl(conformance_split, predictions):
-    return evaluate(conformance_split[2].labels, predictions("prior"))["kl"]
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_metadata(name):
-    cls = method_classes()[name]
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_registered_under_its_name(name):
+    cls = CLASSES[name]
     assert cls.name == name and cls.family and cls.display
-    assert cls.__doc__ and len(cls.__doc__.strip()) > 20, "document the method and its deviations"
 
 
-def _known_failure(request, name: str, check: str) -> None:
-    reason = method_classes()[name].known_failures.get(check)
-    if reason:
-        request.node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+def test_the_checks_kl_is_the_reported_kl():
+    """methods/ cannot import reports/; the copy of its KL convention must not drift."""
+    test = checks.conformance_split()[2]
+    one_hot = np.eye(test.n_emotions)[test.labels.argmax(axis=1)]  # exact zeros: the clip matters
+    for pred in (one_hot, np.full(test.labels.shape, 1 / test.n_emotions)):
+        assert checks._mean_kl(test.labels, pred) == pytest.approx(evaluate(test.labels, pred)["kl"], rel=1e-12)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_contract_and_determinism(name, conformance_split, predictions):
-    test = conformance_split[2]
-    p = check_prediction(predictions(name), len(test), test.n_emotions)
-    again, _ = _fit(name, conformance_split)
-    np.testing.assert_allclose(again.predict(test), p, atol=1e-6, err_msg="same random_state, different output")
+# ------------------------------------------------------------------ the checks catch violations
+class _Peeker(BaseMethod):
+    """Test double that predicts the labels it is given: perfect, and cheating."""
+
+    family, paper = "reference", "test double"
+    constraints = {"alpha": Real(low=0)}
+
+    def __init__(self, alpha: float = 1.0, random_state=None):
+        self.alpha = alpha
+        self.random_state = random_state
+
+    def fit(self, train, val=None):
+        self.fitted_ = True
+        return self
+
+    def predict(self, data):
+        return np.array(data.labels)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "prior"])
-def test_beats_training_mean_prior(name, conformance_split, predictions, prior_kl, request):
-    _known_failure(request, name, "beats_prior")
-    kl = evaluate(conformance_split[2].labels, predictions(name))["kl"]
-    assert kl < prior_kl, f"{name} KL {kl:.5f} does not beat the training-mean prior ({prior_kl:.5f})"
+def test_a_method_that_reads_test_labels_is_caught():
+    checks.check_beats_prior(_Peeker)  # it looks perfect ...
+    with pytest.raises(AssertionError, match="_Peeker: predictions changed when the test labels"):
+        checks.check_poisoned_test_labels(_Peeker)  # ... until its test labels are poisoned
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_clone_round_trip(name):
-    m = MethodSpec(name).build("smoke", random_state=3)
-    c = clone(m)
-    assert c.get_params() == m.get_params()
-    assert type(c) is type(m)
+def test_undeclared_parameters_and_values_outside_their_constraints_are_caught(monkeypatch):
+    monkeypatch.setattr(_Peeker, "constraints", {})
+    with pytest.raises(AssertionError, match=r"no constraint declared for \['alpha'\]"):
+        checks.check_parameters_declared(_Peeker)
+    monkeypatch.setattr(_Peeker, "constraints", {"alpha": Real(low=0), "beta": Real()})
+    with pytest.raises(AssertionError, match=r"constraints declared for \['beta'\], which __init__ does not take"):
+        checks.check_parameters_declared(_Peeker)
+    monkeypatch.setattr(_Peeker, "constraints", {"alpha": Real(low=2)})
+    with pytest.raises(AssertionError, match="the defaults: _Peeker: parameter alpha=1.0"):
+        checks.check_values_satisfy_constraints(_Peeker)
+    monkeypatch.setattr(_Peeker, "constraints", {"alpha": Real(low=0)})
+    monkeypatch.setattr(_Peeker, "presets", {"smoke": {"alpha": -1}})
+    with pytest.raises(AssertionError, match="preset 'smoke': _Peeker: parameter alpha=-1"):
+        checks.check_values_satisfy_constraints(_Peeker)
+    from scipy.stats import uniform
+
+    monkeypatch.setattr(_Peeker, "presets", {})
+    monkeypatch.setattr(_Peeker, "search_space", {"alpha": uniform(-1, 2)})
+    with pytest.raises(AssertionError, match="search_space: _Peeker: parameter alpha="):
+        checks.check_values_satisfy_constraints(_Peeker)
+    monkeypatch.setattr(_Peeker, "search_space", {})
+    monkeypatch.setattr(_Peeker, "known_failures", {"beats_the_prior": "typo"})
+    with pytest.raises(AssertionError, match=r"known_failures names no check: \['beats_the_prior'\]"):
+        checks.check_metadata(_Peeker)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_modality_subset(name, conformance_split):
-    cls = method_classes()[name]
-    if not cls.modality_subsets:
-        pytest.skip(f"{name} declares it needs every modality")
-    train, val, test = (d.without("video").without("gsr") for d in conformance_split)
-    m = MethodSpec(name).build("smoke", random_state=0).fit(train, val)
-    check_prediction(m.predict(test), len(test), test.n_emotions)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_runs_on_wesad_shaped_data(name, small_wesad):
-    idx = np.random.default_rng(0).permutation(len(small_wesad))
-    train, test = small_wesad.subset(idx[:120]), small_wesad.subset(idx[120:])
-    m = MethodSpec(name).build("smoke", random_state=0).fit(train, None)
-    check_prediction(m.predict(test), len(test), test.n_emotions)
+def test_parametrize_with_checks_marks_known_failures_as_strict_xfails():
+    mark = checks.parametrize_with_checks([CLASSES["pt-svm"], CLASSES["prior"]])
+    params = {p.id: p for p in mark.args[1]}
+    assert [m.kwargs["strict"] for m in params["pt-svm-beats_prior"].marks] == [True]
+    assert not params["pt-svm-output_contract"].marks
+    assert "prior-beats_prior" not in params and "prior-poisoned_test_labels" in params

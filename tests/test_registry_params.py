@@ -7,7 +7,7 @@ import pytest
 
 from benchmark.errors import UsageError
 from benchmark.validate import methods as validate_methods
-from methods.registry import MethodSpec, parse_methods, parse_spec
+from methods.registry import MethodSpec, format_value, parse_methods, parse_spec, parse_value
 
 
 def test_params_parse_as_json_where_possible():
@@ -41,9 +41,11 @@ def test_unknown_keys_list_the_valid_parameters():
 
 def test_labels_round_trip_and_columns_show_the_values():
     for text in ["aa-knn", "mpcl[w/o PRD]", "aa-knn[k=7]", "mpcl[w/o PRD,epochs=60,scales=[1,2]]",
-                 "mpcl[fusion=sum]", "mpcl[fusion=\"1\"]"]:
+                 "mpcl[fusion=sum]"]:
         spec = parse_spec(text)
         assert parse_spec(spec.label) == spec, text
+    # a string that reads as JSON keeps its quotes (no declared parameter takes "1" any more)
+    assert format_value("1") == '"1"' and parse_value(format_value("1")) == "1"
     assert parse_spec("aa-knn[k=7]").display == "AA-KNN (k=7)"
     assert parse_spec("mpcl[w/o PRD,epochs=60,d=64]").display == "MPCL w/o PRD (epochs=60, d=64)"
     assert parse_spec("mpcl[w/o PRD]").display == "MPCL w/o PRD"

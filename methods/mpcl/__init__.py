@@ -12,11 +12,14 @@ from collections.abc import Sequence
 import torch
 
 from datasets.base import FeatureSet
+from methods.params import Bool, Choice, Int, Optional, Real, Seq
 from methods.registry import register
 from methods.training import Batch, TorchMethod, kl_loss
 
-from .model import MPCLConfig, MPCLNetwork, Roles
-from .pcl import contrastive_loss
+from .hsc import SLOT_INITS
+from .model import HEADS, PCL_INPUTS, MPCLConfig, MPCLNetwork, Roles
+from .msaf import FUSIONS
+from .pcl import CONTRASTIVE, contrastive_loss
 from .prd import prd_loss
 
 
@@ -134,6 +137,20 @@ class MPCL(TorchMethod):
         "w/ Feat-Co": {"pcl_input": "raw"},
         "w/ InfoNCE": {"contrastive": "infonce"},
         "w/ TransEnc": {"head": "transformer"},
+    }
+    # Also checked when the network is built: hsc_slots ends at C, an explicit n_tokens equals
+    # the primary's channel count when it has channels, d is a multiple of n_heads.
+    constraints = {
+        "d": Int(low=1), "n_tokens": Optional(Int(low=1)), "default_tokens": Int(low=1),
+        "scales": Optional(Seq(Real(low=0, low_open=True))), "fusion": Choice(*FUSIONS),
+        "n_prototypes": Int(low=1), "beta_address": Optional(Real(low=0, low_open=True)),
+        "tau_prd": Real(low=0, low_open=True), "beta_pcl": Real(low=0, low_open=True),
+        "tau_pcl": Real(low=0, low_open=True), "contrastive": Choice(*CONTRASTIVE),
+        "pcl_input": Choice(*PCL_INPUTS), "head": Choice(*HEADS), "n_blocks": Int(low=1),
+        "hsc_slots": Optional(Seq(Int(low=1))), "beta_hsc": Optional(Real(low=0, low_open=True)),
+        "slot_init": Choice(*SLOT_INITS), "n_heads": Int(low=1), "layer_norm": Bool(),
+        "slot_residual": Bool(), "dropout": Real(low=0, high=1, high_open=True),
+        "lambda_prd": Real(low=0), "lambda_pcl": Real(low=0),
     }
 
     def __init__(self, d: int = 64, n_tokens: int | None = None, default_tokens: int = 8,
