@@ -100,15 +100,20 @@ def _tuning_phrase(records: list[dict]) -> str:
 def _by_protocol(records: list[dict]) -> list[tuple[Table, pd.DataFrame]]:
     """One plain table per (dataset, protocol), with the rows it was built from."""
     results = records_frame(records)
-    return [(build_table(grp, table_title([records[i] for i in grp.index])), grp)
-            for _, grp in results.groupby(["dataset", "protocol"], sort=False)]
+    out = []
+    for _, grp in results.groupby(["dataset", "protocol"], sort=False):
+        first = records[grp.index[0]]["config"]["protocol"]
+        oracle = ("loso" if first["name"] == "loso" else first["options"].get("group")
+                  if first["name"] == "subject-dependent" else None)
+        out.append((build_table(grp, table_title([records[i] for i in grp.index]), oracle=oracle), grp))
+    return out
 
 
 def _tables(records: list[dict], labels, store: Store) -> list[tuple[Table, pd.DataFrame]]:
     """The tables annotated with significance marks and the label-correlation row."""
     out = []
     for table, grp in _by_protocol(records):
-        stats.annotate_table(table, stats.table_tests(grp))
+        stats.annotate_table(table, stats.table_tests(grp, weighting=table.weighting))
         table.extra_rows.update(figures.correlation_row(
             figures.job_predictions(grp, labels, store.load_predictions)))
         out.append((table, grp))
@@ -127,7 +132,8 @@ def _figures(out: Path, tables, labels, emotions, store: Store) -> list[Path]:
     for table, grp in tables:
         tag = grp["protocol"].iloc[0]
         styles = figures.series_styles(table.columns)  # one colour per column in every figure
-        paths += stats.cd_diagram(stats.block_matrix(grp, "kl"), "kl", fig_dir / f"cd_kl_{tag}",
+        paths += stats.cd_diagram(stats.block_matrix(grp, "kl", weighting=table.weighting), "kl",
+                                  fig_dir / f"cd_kl_{tag}", design=table.design,
                                   colors={k: s["color"] for k, s in styles.items()})
         jobs = figures.job_predictions(grp, labels, store.load_predictions)
         best = _best_label(table)

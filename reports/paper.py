@@ -144,7 +144,7 @@ def compare_results(results: pd.DataFrame,
         presets = sorted(set(grp["preset"])) if "preset" in grp else ["paper"]
         if presets != ["paper"]:
             title += f" ({', '.join(presets)} preset, not the paper's budget)"
-        out.append((title, compare_table(build_table(grp, title), dataset, protocol, protocol_options)))
+        out.append((title, compare_table(build_table(grp, title, weighting="window"), dataset, protocol, protocol_options)))
     return out
 
 
