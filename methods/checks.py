@@ -179,7 +179,7 @@ def check_values_satisfy_constraints(cls) -> None:
         unknown = [k for k in values if k not in params]
         assert not unknown, f"{label}: {source} sets {unknown}, not parameters of __init__"
         try:
-            check_params(cls, values, where=label)
+            check_params(declared(cls), values, where=label)
         except ParameterError as exc:
             raise AssertionError(f"{source}: {exc}") from None
 

@@ -162,5 +162,5 @@ def check_params(constraints: dict[str, Constraint], params: dict, where: str) -
     for key, value in params.items():
         constraint = constraints.get(key)
         if constraint is not None and not constraint.accepts(value):
-            raise ParameterError(f"{where}: parameter {key}={value!r} is out of range; "
+            raise ParameterError(f"{where}: parameter {key}={value!r} is not accepted; "
                                  f"{key} takes {constraint.describe()}")

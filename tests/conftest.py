@@ -41,6 +41,13 @@ def small_data():
 
 
 @pytest.fixture(scope="session")
+def small_wesad():
+    from datasets.synthetic import make_synthetic_wesad
+
+    return make_synthetic_wesad(n_subjects=4, n_windows=8, seed=1)
+
+
+@pytest.fixture(scope="session")
 def conformance_split():
     """A pooled random 70/10/20 train/val/test split of the small synthetic set: the public
     conformance checks' own (methods.checks), so a test and a check see the same data."""
