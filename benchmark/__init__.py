@@ -1,2 +1,17 @@
-"""Mixed-emotion recognition benchmark: CLI, registry, runner, results store."""
-__version__ = "0.1.0"
+"""Mixed-emotion recognition benchmark: the command line, the Python API, the runner and the
+run directory.
+
+``benchmark.run(...)`` and ``benchmark.load(run_dir)`` are the Python API
+(:mod:`benchmark.api`); they are imported on first use, so ``import benchmark`` stays light and
+the command line's warm re-run stays fast.
+"""
+__version__ = "0.2.0"
+__all__ = ["run", "load", "Results"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'benchmark' has no attribute {name!r}")

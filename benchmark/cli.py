@@ -50,9 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", parents=[common], help="run (or resume) a benchmark and print the ranked table")
-    r.add_argument("--methods", default="all", help="'all' or comma-separated names, e.g. prior,mpcl[w/o PRD]")
-    r.add_argument("--dataset", default="synthetic")
-    r.add_argument("--protocol", default="subject-dependent")
+    r.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="run options from a TOML, YAML or JSON file (a run's run.json reproduces "
+                        "that run); flags given beside it win")
+    r.add_argument("--methods", default=None, help="'all' (default) or comma-separated names, e.g. prior,mpcl[w/o PRD]")
+    r.add_argument("--dataset", default=None, help="default: synthetic")
+    r.add_argument("--protocol", default=None, help="default: subject-dependent (see `list protocols`)")
     r.add_argument("--group", choices=["trial", "window"], default=None,
                    help="subject-dependent: 'trial' (default) holds out whole trials; 'window' is the "
                         "paper's random window split, which puts windows of one trial on both sides")
@@ -69,11 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--split-seed", type=int, default=None, metavar="S",
                    help="draw every seed's partition from S (the spread over --seeds is then model "
                         "initialisation only); default: each seed draws its own partition")
-    r.add_argument("--normalize", choices=["none", "subject"], default="none",
+    r.add_argument("--normalize", choices=["none", "subject"], default=None,
                    help="'subject': standardise each subject's features with its own windows' "
                         "statistics (features only, never labels) before splitting")
-    r.add_argument("--preset", default="quick", choices=PRESETS)
-    r.add_argument("--seeds", default="0", help="comma-separated base seeds, e.g. 0,1,2")
+    r.add_argument("--preset", default=None, choices=PRESETS, help="default: quick")
+    r.add_argument("--seeds", default=None, help="comma-separated base seeds, e.g. 0,1,2 (default 0)")
     r.add_argument("--n-jobs", type=int, default=None,
                    help="worker processes (default and -1: every core this process may use; 1: serial)")
     r.add_argument("--out", type=Path, default=None, help="run directory (default runs/DATASET-PROTOCOL-PRESET)")
@@ -81,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dataset-option", action="append", metavar="KEY=VALUE", help="loader option")
     r.add_argument("--time-limit", type=float, default=None, help="seconds per job (timeout = failed job)")
     r.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://HOST:8786")
-    r.add_argument("--dask-local", type=int, default=0, metavar="N", help="start a local Dask cluster of N workers")
+    r.add_argument("--dask-local", type=int, default=None, metavar="N", help="start a local Dask cluster of N workers")
     r.add_argument("--tune", type=int, default=None, metavar="N",
                    help="tune each method over N configurations of its search space on the inner "
                         "validation split (0: defaults; default: 0, or 20 in the paper preset for "
@@ -101,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--format", default="md,tex")
     rep.add_argument("--allow-incomplete", action="store_true")
+    rep.add_argument("--allow-mixed-code", action="store_true",
+                     help="render records made by different versions of the suite's code (the "
+                          "tables say so); refused otherwise")
     rep.add_argument("--figures", action="store_true", help="write figures (PNG + PDF) under RUN_DIR/figures")
     rep.add_argument("--html", action="store_true", help="write a self-contained RUN_DIR/report.html")
     rep.add_argument("--compare-paper", action="store_true",
@@ -113,89 +119,60 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _out_dir(args) -> Path:
-    from .rundir import default_out
+def _run_options(args) -> dict:
+    """The run options given: the config file's, overridden by the flags given beside it."""
+    from .spec import PROTOCOL_FLAGS, read_config
 
-    return args.out or default_out(args.dataset, args.protocol, args.preset)
-
-
-def _validated_run_args(args) -> tuple[dict, dict, tuple[int, ...], int]:
-    """(dataset options, protocol options, seeds, workers) of ``run``, every flag checked
-    before any data is loaded or directory created (methods are checked after the fast path,
-    which must not import them)."""
-    from . import validate
-
-    seeds = validate.seeds(args.seeds)
-    n_jobs = validate.n_jobs(args.n_jobs)
-    validate.positive(args.time_limit, "--time-limit")
-    if args.dask_local < 0:
-        raise validate.UsageError(f"--dask-local {args.dask_local}: expected a number of workers >= 0")
-    if args.tune is not None and args.tune < 0:
-        raise validate.UsageError(f"--tune {args.tune}: expected a number of configurations >= 0 (0: defaults)")
-    dataset_options = _parse_kv(args.dataset_option)
-    if args.data_root:
-        dataset_options["data_root"] = args.data_root
-    validate.dataset_options(args.dataset, dataset_options)
-    flags = {"group": "--group", "n_splits": "--n-splits", "folds": "--folds",
-             "repeats": "--repeats", "val_size": "--val-size"}
-    folds = None if args.folds in (None, "all") else validate.integer(args.folds, "--folds", "or 'all'")
-    given = {"group": args.group, "n_splits": args.n_splits, "folds": folds,
-             "repeats": args.repeats, "val_size": args.val_size}
-    protocol_options = {k: v for k, v in given.items() if v is not None}
-    if args.folds == "all":
-        protocol_options["folds"] = None
-    if args.normalize != "none":  # only then in the job key, so existing keys do not change
-        protocol_options["normalize"] = args.normalize
-    validate.protocol(args.protocol, protocol_options, flags)
-    if args.split_seed is not None and args.split_seed < 0:
-        raise validate.UsageError(f"--split-seed {args.split_seed}: seeds are integers >= 0")
-    return dataset_options, protocol_options, seeds, n_jobs
+    options = read_config(args.config) if args.config else {}
+    flags = {k: getattr(args, k) for k in ("methods", "dataset", "data_root", "protocol",
+                                            *PROTOCOL_FLAGS, "normalize", "preset", "seeds",
+                                            "split_seed", "tune", "out", "n_jobs", "time_limit",
+                                            "scheduler", "dask_local")}
+    if args.dataset_option:
+        flags["dataset_options"] = {**options.get("dataset_options", {}), **_parse_kv(args.dataset_option)}
+    options.update({k: v for k, v in flags.items() if v is not None})
+    return options
 
 
 def cmd_run(args) -> int:
     from .fastpath import cached_table
-    from .lock import locked
+    from .rundir import RunDir
+    from .spec import build, request
 
-    dataset_options, protocol_options, seeds, n_jobs = _validated_run_args(args)
-    request = {"methods": args.methods, "dataset": args.dataset, "dataset_options": dataset_options,
-               "protocol": args.protocol, "protocol_options": protocol_options,
-               "preset": args.preset, "seeds": args.seeds,
-               **({"tune": args.tune} if args.tune is not None else {}),
-               **({"split_seed": args.split_seed} if args.split_seed is not None else {})}
-    out = _out_dir(args)
-    if (out / "run.json").exists():
-        with locked(out):  # read a finished state, not one another run is writing
-            table = cached_table(out, request)
+    options = _run_options(args)
+    rundir = (RunDir(options["out"]) if options.get("out") else
+              RunDir.default(options.get("dataset", "synthetic"),
+                             options.get("protocol", "subject-dependent"), options.get("preset", "quick")))
+    if rundir.manifest_path.exists():
+        with rundir.lock():  # read a finished state, not one another run is writing
+            table = cached_table(rundir, request(options))
         if table is not None:
             print(table)
-            print(f"every job already finished and nothing changed: {out} (nothing computed)")
+            print(f"every job already finished and nothing changed: {rundir.root} (nothing computed)")
             return 0
 
+    spec = build(**{**options, "out": rundir.root})
     from protocols.experiments import EXPERIMENTS
 
-    from . import validate
     from .experiments import run_experiment
-    from .reporting import render_any, render_run
-    from .runner import RunConfig, run
+    from .reporting import render_any
+    from .runner import run
 
-    cfg = RunConfig(methods=validate.methods(args.methods), dataset=args.dataset, protocol=args.protocol,
-                    preset=args.preset, seeds=seeds, n_jobs=n_jobs, out=args.out,
-                    dataset_options=dataset_options, protocol_options=protocol_options,
-                    time_limit=args.time_limit, scheduler=args.scheduler, dask_local=args.dask_local,
-                    request=request, tune=args.tune, split_seed=args.split_seed, references=True)
     t0 = time.perf_counter()
     # One lock over running and rendering: run.json, results.csv and the printed table all
     # come from this command even when another run on the same --out is waiting.
-    with locked(out):
-        if args.protocol in EXPERIMENTS:
-            explicit = None if args.methods == "all" else cfg.methods
-            outcomes = [o for _, o in run_experiment(args.protocol, cfg, explicit)]
+    with rundir.lock():
+        if spec.protocol in EXPERIMENTS:
+            explicit = None if options.get("methods", "all") == "all" else list(spec.methods)
+            outcomes = [o for _, o in run_experiment(spec.protocol, spec, explicit, rundir=rundir)]
         else:
-            outcomes = [run(cfg)]
+            outcomes = [run(spec, rundir)]
         if all(o.results["status"].eq("ok").any() for o in outcomes):
-            print(render_any(out) if args.protocol in EXPERIMENTS else render_run(out))
+            # a run may reuse records of unchanged jobs made by older code: the table says so
+            print(render_any(rundir, allow_mixed_code=True))
         else:
-            print(f"no table: every job of at least one run failed (details below and in {out}/results.csv)")
+            print("no table: every job of at least one run failed (details below and in "
+                  f"{rundir.results_path})")
     wall = time.perf_counter() - t0
     status = max(_summarise_outcome(o) for o in outcomes)
     print(f"wall time {wall:.1f} s")
@@ -258,18 +235,16 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _check_paper_comparable(run_dir: Path) -> None:
+def _check_paper_comparable(rundir) -> None:
     """``--compare-paper`` on a run the paper has no numbers for: a usage error, before any
     rendering (checked on each part's ``run.json``)."""
     from reports.paper import paper_dataset, paper_protocol
 
     from .errors import UsageError
-    from .experiments import experiment_manifest
-    from .runner import load_run
 
-    exp = experiment_manifest(run_dir)
-    for part in [run_dir / name for name in exp["parts"]] if exp else [run_dir]:
-        manifest = load_run(part)[0]
+    exp = rundir.experiment()
+    for part in [rundir.part(name) for name in exp["parts"]] if exp else [rundir]:
+        manifest = part.manifest()
         try:
             paper_dataset(manifest["dataset"])
             paper_protocol(manifest["protocol"], manifest.get("protocol_options"))
@@ -279,28 +254,30 @@ def _check_paper_comparable(run_dir: Path) -> None:
 
 def cmd_report(args) -> int:
     from . import validate
-    from .lock import locked
     from .reporting import render_any
+    from .rundir import RunDir
 
     formats = validate.formats(args.format)
+    rundir = RunDir(args.run_dir)
     if args.compare_paper:
-        _check_paper_comparable(args.run_dir)
-    with locked(args.run_dir, create=False):
-        md = render_any(args.run_dir, formats=formats, allow_incomplete=args.allow_incomplete,
-                        with_figures=args.figures, html=args.html, compare_paper=args.compare_paper)
+        _check_paper_comparable(rundir)
+    with rundir.lock(create=False):
+        md = render_any(rundir, formats=formats, allow_incomplete=args.allow_incomplete,
+                        with_figures=args.figures, html=args.html, compare_paper=args.compare_paper,
+                        allow_mixed_code=args.allow_mixed_code)
     print(md)
     return 0
 
 
 def cmd_check(args) -> int:
     from .check import compare, load_baseline, write_baseline
-    from .lock import locked
     from .reporting import label_means
-    from .runner import load_run
+    from .rundir import RunDir
 
     baseline = None if args.update else load_baseline(args.baseline)
-    with locked(args.run_dir, shared=True, create=False):
-        _, records, missing = load_run(args.run_dir)
+    rundir = RunDir(args.run_dir)
+    with rundir.lock(shared=True, create=False):
+        _, records, missing = rundir.load()
     if missing:
         print(f"error: {args.run_dir}: {len(missing)} jobs missing or invalid (named above); re-run the "
               "same `run` command to complete it, then check", file=sys.stderr)

@@ -7,32 +7,29 @@ shows the prior and the stimulus oracle, run once on every modality.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from pathlib import Path
 
 from methods.registry import MethodSpec
 from protocols import options_for
 from protocols.experiments import build
 
+from .rundir import RunDir
 from .runner import load_data, run
 
 
 def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
-                   mpcl_params: dict | None = None):
-    """Run every part of experiment ``name`` with the settings of ``base`` (a RunConfig);
+                   mpcl_params: dict | None = None, rundir: RunDir | None = None):
+    """Run every part of experiment ``name`` with the settings of ``base`` (a RunSpec);
     returns [(part, RunOutcome)]. Writes ``experiment.json`` listing the parts. Each part gets
     the protocol options its splitter takes (``--group`` reaches the subject-dependent parts).
 
     ``mpcl_params`` overrides hyper-parameters of every MPCL column (e.g. a shorter budget).
     """
+    rundir = rundir or RunDir(base.resolved_out())
     data, _ = load_data(base)
     exp = build(name, list(data.modalities), methods, preset=base.preset)
-    out = base.resolved_out()
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = {"experiment": name, "doc": exp.doc, "parts": [p.name for p in exp.parts],
-                "sweeps": {p.name: p.sweep for p in exp.parts if p.sweep}}
-    (out / "experiment.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+    rundir.write_experiment({"experiment": name, "doc": exp.doc, "parts": [p.name for p in exp.parts],
+                             "sweeps": {p.name: p.sweep for p in exp.parts if p.sweep}})
     outcomes = []
     for part in exp.parts:
         # a test budget for MPCL keeps the column titles of the paper's tables
@@ -40,12 +37,6 @@ def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
                  if m.name == "mpcl" and mpcl_params else m for m in part.methods]
         cfg = replace(base, protocol=part.protocol, methods=specs, drops=part.drops,
                       protocol_options=options_for(part.protocol, base.protocol_options),
-                      out=out / part.name)
-        outcomes.append((part, run(cfg)))
+                      out=rundir.part(part.name).root)
+        outcomes.append((part, run(cfg, rundir.part(part.name))))
     return outcomes
-
-
-def experiment_manifest(out: Path) -> dict | None:
-    """The ``experiment.json`` of an experiment run directory, or None for a plain run."""
-    path = Path(out) / "experiment.json"
-    return json.loads(path.read_text()) if path.exists() else None

@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 
 from .records import problem
+from .rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("benchmark", "datasets", "methods", "protocols", "reports")
@@ -38,22 +39,21 @@ def code_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def cached_table(out: Path, request: dict) -> str | None:
-    """The finished ``table.md`` of the run at ``out`` if re-running ``request`` would compute
-    nothing and render the same table; otherwise None (take the full path)."""
-    out = Path(out)
+def cached_table(rundir: RunDir, request: dict) -> str | None:
+    """The finished ``table.md`` of the run in ``rundir`` if re-running ``request`` would
+    compute nothing and render the same table; otherwise None (take the full path)."""
     if not request["dataset"].startswith("synthetic"):
         return None
     try:
-        manifest = json.loads((out / "run.json").read_text())
-        table = out / "table.md"
+        manifest = json.loads(rundir.manifest_path.read_text())
+        table = rundir.table_path("md")
         if manifest.get("request") != request or manifest.get("code") != code_fingerprint():
             return None
-        newest = (out / "run.json").stat().st_mtime
+        newest = rundir.manifest_path.stat().st_mtime
         for key in manifest["jobs"]:
-            path = out / "records" / f"{key}.json"
+            path = rundir.record_path(key)
             rec = json.loads(path.read_text())
-            if rec.get("status") != "ok" or problem(out, rec, key) is not None:
+            if rec.get("status") != "ok" or problem(rec, key, rundir.predictions_path(key)) is not None:
                 return None  # the full path names and recomputes it
             newest = max(newest, path.stat().st_mtime)
         if table.stat().st_mtime < newest:

@@ -1,24 +1,63 @@
 """Jobs: one fit/predict of one method on one fold with one seed, identified by a hash.
 
 A job's key is the SHA-256 of its canonical JSON config: method (name, variant, explicit
-params, preset, code version, tuning budget when tuned), dataset (name, options, content
-fingerprint), protocol (name, options, split seed, fold, and a hash of the fold's train,
-validation and test indices), dropped modalities and seed. Re-running skips keys already
-recorded, so a killed run resumes and adding a method runs only that method; changing any of
-these (including a method's ``version`` or the way a splitter deals its folds) gives new keys,
-never a stale cached result.
+params, preset, code version, a hash of its source, tuning budget when tuned), dataset (name,
+options, content fingerprint), protocol (name, options, split seed, fold, and a hash of the
+fold's train, validation and test indices), dropped modalities, seed, and a hash of the code
+every job shares (:data:`SHARED_CODE`: the method base classes and training loop, the data
+container and normalisation, the worker and the tuner, this module). Re-running skips keys
+already recorded, so a killed run resumes and adding a method runs only that method; changing
+any of these gives new keys, never a stale cached result. What is not in the key cannot go
+stale either: feature recipes are in the dataset's content fingerprint (the feature cache is
+keyed by the recipes' source), metrics are re-scored from stored predictions when their
+definitions change (:mod:`benchmark.records`).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from datasets.base import FeatureSet
 from protocols import Fold
 from methods.registry import MethodSpec
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# Code that shapes every job's result, whatever the method (paths from the repository root).
+SHARED_CODE = ("methods/base.py", "methods/training.py", "methods/nn_blocks.py", "methods/ldl_utils.py",
+               "datasets/base.py", "datasets/normalize.py", "benchmark/worker.py",
+               "benchmark/tuning.py", "benchmark/jobs.py")
+
+
+@functools.cache
+def shared_code_hash() -> str:
+    h = hashlib.sha256()
+    for rel in SHARED_CODE:
+        h.update(rel.encode() + (ROOT / rel).read_bytes())
+    return h.hexdigest()[:16]
+
+
+@functools.cache
+def source_hash(cls: type) -> str:
+    """Hash of a method's source: its module's file, or every file of its package (MPCL), or,
+    for a class defined in a notebook or script, the class's own source."""
+    path = inspect.getsourcefile(cls)
+    if path and Path(path).exists():
+        path = Path(path)
+        files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
+        data = b"".join(f.read_bytes() for f in files)
+    else:
+        try:
+            data = inspect.getsource(cls).encode()
+        except (OSError, TypeError):  # no source to be had: the class's identity, at least
+            data = f"{cls.__module__}.{cls.__qualname__}".encode()
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def canonical_json(obj) -> str:
@@ -63,6 +102,9 @@ class Job:
     split_seed: int = 0
     fold_hash: str = ""
     block_kind: str = "subject"  # what a block is (protocols.Protocol.block_kind); not in the key
+    # source_hash of the method, taken where the job is planned: a worker that unpickles a
+    # class defined in a notebook may not see the same source file
+    source: str = ""
     drop: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, hash=False)
     tune: int = 0  # tuning budget (benchmark.tuning); in the key only when > 0
@@ -72,7 +114,8 @@ class Job:
         return {
             "method": {"name": self.method.name, "variant": self.method.variant,
                        "params": self.method.params, "preset": self.preset,
-                       "version": cls.version, **({"tune": self.tune} if self.tune else {})},
+                       "version": cls.version, "source": self.source,
+                       **({"tune": self.tune} if self.tune else {})},
             "dataset": {"name": self.dataset, "options": self.dataset_options,
                         "fingerprint": self.data_fingerprint},
             "protocol": {"name": self.protocol, "options": self.protocol_options,
@@ -80,6 +123,7 @@ class Job:
                          "indices": self.fold_hash},
             "drop": list(self.drop),
             "seed": self.seed,
+            "shared_code": shared_code_hash(),
         }
 
     @property

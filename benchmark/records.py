@@ -1,19 +1,28 @@
-"""What makes a stored job record valid: its schema, and the checksum of its predictions.
+"""The job record format: its schema, the checksum of its predictions, its scores, and its
+tidy row in ``results.csv``.
 
 A record that parses is not yet a result: a hand-edited, partly restored or older record may
-lack fields that reporting needs, and its predictions file may be gone or truncated. Both the
-store and the warm re-run fast path ask :func:`problem` before trusting a record, so a damaged
-job is named and recomputed instead of breaking ``report`` later. Kept free of heavy imports:
-the fast path uses it without importing numpy-based modules beyond the metric names.
+lack fields that reporting needs, and its predictions file may be gone or truncated. The run
+directory and the warm re-run fast path ask :func:`problem` before trusting a record, so a
+damaged job is named and recomputed instead of breaking ``report`` later.
+
+Scores are computed in one place, :func:`scores`, which stamps them with
+:func:`metrics_version` (a hash of the metric definitions' source): a record scored by other
+definitions is re-scored from its stored predictions when read (:class:`benchmark.rundir.RunDir`).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
+from reports import metrics as metric_defs
 from reports.metrics import METRICS
 
 STATUSES = ("ok", "failed", "timeout", "invalid")
+RESULT_COLUMNS = ["dataset", "protocol", "fold", "subject", "method", "variant", "seed", "status",
+                  "n_train", "n_test", "fit_seconds", "predict_seconds", *METRICS,
+                  *(f"{m}_trial" for m in METRICS)]
 _NUMBER = (int, float)
 # field path -> accepted types; checked for every record
 _COMMON = {
@@ -32,13 +41,9 @@ _FINISHED = {
     ("n_train",): int, ("n_test",): int, ("fit_seconds",): _NUMBER, ("predict_seconds",): _NUMBER,
     ("metrics",): dict, **{("metrics", m): _NUMBER for m in METRICS},
     ("metrics_trial",): dict, **{("metrics_trial", m): _NUMBER for m in METRICS},
-    ("n_test_trials",): int,
+    ("metrics_version",): str, ("n_test_trials",): int,
     ("predictions",): dict, ("predictions", "sha256"): str,
 }
-
-
-def predictions_path(root: Path, key: str) -> Path:
-    return Path(root) / "predictions" / f"{key}.npz"
 
 
 def sha256(data: bytes) -> str:
@@ -64,20 +69,61 @@ def schema_problem(rec, key: str) -> str | None:
     return None
 
 
-def problem(root: Path, rec, key: str) -> str | None:
-    """Why record ``rec`` of job ``key`` in run ``root`` cannot be trusted, or None.
+def problem(rec, key: str, predictions: Path) -> str | None:
+    """Why record ``rec`` of job ``key`` cannot be trusted, or None.
 
-    A finished record is trusted only with its predictions file present and matching the
-    SHA-256 stored in the record when it was written.
+    A finished record is trusted only with its predictions file (at ``predictions``) present and
+    matching the SHA-256 stored in the record when it was written.
     """
     why = schema_problem(rec, key)
     if why or rec["status"] != "ok":
         return why
-    path = predictions_path(root, key)
     try:
-        data = path.read_bytes()
+        data = Path(predictions).read_bytes()
     except OSError as exc:
-        return f"predictions file {path} cannot be read ({exc.strerror or exc})"
+        return f"predictions file {predictions} cannot be read ({exc.strerror or exc})"
     if sha256(data) != rec["predictions"]["sha256"]:
-        return f"predictions file {path} does not match the checksum in the record (truncated or replaced)"
+        return f"predictions file {predictions} does not match the checksum in the record (truncated or replaced)"
     return None
+
+
+@functools.cache
+def metrics_version() -> str:
+    """Hash of the metric definitions (the source of :mod:`reports.metrics`)."""
+    return hashlib.sha256(Path(metric_defs.__file__).read_bytes()).hexdigest()[:16]
+
+
+def scores(truth, pred, trials) -> dict:
+    """The record fields holding a job's scores: the window mean, the trial-balanced mean
+    (each trial once) and the version of the definitions that computed them."""
+    return {"metrics": metric_defs.evaluate(truth, pred),
+            "metrics_trial": metric_defs.evaluate_balanced(truth, pred, trials),
+            "metrics_version": metrics_version()}
+
+
+def records_frame(records: list[dict]):
+    """The tidy public table (``results.csv``): one row per job, DESIGN.md's columns first."""
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        cfg = r["config"]
+        rows.append({
+            "dataset": cfg["dataset"]["name"], "protocol": cfg["protocol"]["name"],
+            "fold": cfg["protocol"]["fold"], "subject": cfg["protocol"]["block"],
+            "method": cfg["method"]["name"], "variant": cfg["method"]["variant"],
+            "seed": cfg["seed"], "status": r["status"], "n_train": r.get("n_train"),
+            "n_test": r.get("n_test"), "fit_seconds": r.get("fit_seconds"),
+            "predict_seconds": r.get("predict_seconds"),
+            **{m: (r.get("metrics") or {}).get(m, np.nan) for m in METRICS},
+            **{f"{m}_trial": (r.get("metrics_trial") or {}).get(m, np.nan) for m in METRICS},
+            "split_seed": cfg["protocol"]["split_seed"], "block_kind": r["block_kind"],
+            "n_test_trials": r.get("n_test_trials"),
+            "label": r["label"], "family": r["family"], "oracle": r["oracle"],
+            "drop": ",".join(cfg["drop"]),
+            "block": cfg["protocol"]["block"], "preset": cfg["method"]["preset"],
+            "n_parameters": r.get("n_parameters"), "tune_seconds": (r.get("tuning") or {}).get("seconds"),
+            "code": r.get("code", ""), "error": r.get("error", ""), "key": r["key"],
+        })
+    return pd.DataFrame(rows, columns=None if rows else RESULT_COLUMNS)

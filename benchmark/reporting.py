@@ -15,12 +15,17 @@ import pandas as pd
 from reports import costs, figures, paper, stats
 from reports.tables import Table, build_table, to_latex, to_markdown
 
-from .runner import load_run
-from .store import Store, atomic_write, records_frame
+from .errors import RunDirError
+from .records import records_frame
+from .rundir import RunDir
 
 
 class IncompleteRunError(RuntimeError):
     """Some expected jobs of the run have no valid record."""
+
+
+class MixedCodeError(RunDirError):
+    """The records of a run were made by different versions of the suite's code."""
 
 
 def _label_construction(dataset: str, options: dict) -> str | None:
@@ -109,14 +114,16 @@ def _by_protocol(records: list[dict]) -> list[tuple[Table, pd.DataFrame]]:
     return out
 
 
-def _tables(records: list[dict], labels, store: Store) -> list[tuple[Table, pd.DataFrame]]:
-    """The tables annotated with significance marks and the label-correlation row."""
+def annotated_tables(records: list[dict], rundir: RunDir) -> list[tuple[Table, pd.DataFrame, dict]]:
+    """Per (dataset, protocol): the table annotated with significance marks and the
+    label-correlation row, the rows it was built from, and its tests ({metric: MetricTest})."""
     out = []
     for table, grp in _by_protocol(records):
-        stats.annotate_table(table, stats.table_tests(grp, weighting=table.weighting))
+        tests = stats.table_tests(grp, weighting=table.weighting)
+        stats.annotate_table(table, tests)
         table.extra_rows.update(figures.correlation_row(
-            figures.job_predictions(grp, labels, store.load_predictions)))
-        out.append((table, grp))
+            figures.job_predictions(grp, rundir.load_predictions)))
+        out.append((table, grp, tests))
     return out
 
 
@@ -124,18 +131,18 @@ def _best_label(table: Table) -> str | None:
     return None if table.ranks.empty else str(table.ranks.loc["avg_rank"].astype(float).idxmin())
 
 
-def _figures(out: Path, tables, labels, emotions, store: Store) -> list[Path]:
+def _figures(rundir: RunDir, tables, emotions) -> list[Path]:
     """Per table: the CD diagram (KL), Fig. 5 (distributions of selected test samples of the
     first block, every method) and Fig. 9 (correlations of the best method per subject)."""
     paths = []
-    fig_dir = out / "figures"
-    for table, grp in tables:
+    fig_dir = rundir.figures_dir
+    for table, grp, _ in tables:
         tag = grp["protocol"].iloc[0]
         styles = figures.series_styles(table.columns)  # one colour per column in every figure
         paths += stats.cd_diagram(stats.block_matrix(grp, "kl", weighting=table.weighting), "kl",
                                   fig_dir / f"cd_kl_{tag}", design=table.design,
                                   colors={k: s["color"] for k, s in styles.items()})
-        jobs = figures.job_predictions(grp, labels, store.load_predictions)
+        jobs = figures.job_predictions(grp, rundir.load_predictions)
         best = _best_label(table)
         best_jobs = [j for j in jobs if j.label == best]
         if not best_jobs:
@@ -152,33 +159,61 @@ def _figures(out: Path, tables, labels, emotions, store: Store) -> list[Path]:
     return [p for p in paths if p.suffix == ".png"]
 
 
-def render_run(out: Path, formats=("md", "tex"), allow_incomplete: bool = False,
-               with_figures: bool = False, html: bool = False, compare_paper: bool = False) -> str:
+def _code_versions(records: list[dict]) -> dict[str, list[dict]]:
+    """Records by the code fingerprint that made them."""
+    out: dict[str, list[dict]] = {}
+    for r in records:
+        out.setdefault(r.get("code") or "unknown", []).append(r)
+    return out
+
+
+def _mixed_code(rundir: RunDir, records: list[dict], allow: bool) -> str | None:
+    """None when every record was made by the same code; else the note for the table (with
+    ``allow``) or :class:`MixedCodeError` naming the versions and an example record of each."""
+    versions = _code_versions(records)
+    if len(versions) < 2:
+        return None
+    parts = [f"{code} ({len(recs)} records, git {recs[0].get('provenance', {}).get('git_commit') or '?'}"
+             f"; e.g. {rundir.record_path(recs[0]['key'])})" for code, recs in versions.items()]
+    if not allow:
+        raise MixedCodeError(f"{rundir.root}: its records were made by {len(versions)} versions of the "
+                             f"suite's code: {'; '.join(parts)}. Re-run into a new --out to compute "
+                             "every job with the current code, or pass --allow-mixed-code")
+    return (f"Records made by {len(versions)} versions of the suite's code (fingerprints "
+            f"{', '.join(versions)}); jobs whose results that code shapes were recomputed, the "
+            "others reused (`report` refuses such a run unless --allow-mixed-code).")
+
+
+def render_run(out: RunDir | Path, formats=("md", "tex"), allow_incomplete: bool = False,
+               with_figures: bool = False, html: bool = False, compare_paper: bool = False,
+               allow_mixed_code: bool = False) -> str:
     """Write ``table.md``/``table.tex`` (and figures, ``report.html``, the paper comparison on
-    request) for the run at ``out``; return the Markdown.
+    request) for the run at ``out``; return the Markdown. Renders from what the run wrote
+    (records, predictions with their true labels, run.json), never reloading the dataset.
 
     Refuses (``IncompleteRunError``) when expected jobs are missing, unless
-    ``allow_incomplete``, in which case the tables say what is missing. ``compare_paper`` on a
-    dataset the paper did not use raises ``ValueError`` saying so.
+    ``allow_incomplete``, in which case the tables say what is missing; and
+    (``MixedCodeError``) when the records were made by different code, unless
+    ``allow_mixed_code``, in which case the tables say so. ``compare_paper`` on a dataset the
+    paper did not use raises ``ValueError`` saying so.
     """
-    from datasets import load_dataset
-
-    out = Path(out)
-    manifest, records, missing = load_run(out)
+    rundir = out if isinstance(out, RunDir) else RunDir(out)
+    manifest, records, missing = rundir.load()
     if missing and not allow_incomplete:
         raise IncompleteRunError(
-            f"{out}: {len(missing)} of {len(manifest['jobs'])} jobs have no valid record; "
+            f"{rundir.root}: {len(missing)} of {len(manifest['jobs'])} jobs have no valid record; "
             "resume with the same `run` command, or pass --allow-incomplete")
+    mixed = _mixed_code(rundir, records, allow_mixed_code)
     results = records_frame(records)
     comparisons = paper.compare_results(results, manifest.get("protocol_options")) if compare_paper else []
-    data = load_dataset(manifest["dataset"], **manifest["dataset_options"])
-    store = Store(out)
-    tables = _tables(records, data.labels, store) if len(results) else []
+    tables = annotated_tables(records, rundir) if len(results) else []
     md_parts, tex_parts = [], []
-    for table, grp in tables:
+    for table, grp, _ in tables:
         if missing:
             table.notes.append(f"INCOMPLETE: {len(missing)} of {len(manifest['jobs'])} jobs missing "
                                "from this run; these values are not final")
+        if mixed:
+            table.notes.append(mixed)
         frame = costs.cost_frame(grp)
         md_parts += [to_markdown(table), costs.cost_markdown(frame, table.title)]
         tex_parts += [to_latex(table), costs.cost_latex(frame, table.title)]
@@ -187,15 +222,15 @@ def render_run(out: Path, formats=("md", "tex"), allow_incomplete: bool = False,
         tex_parts.append(paper.comparison_latex(frame, title))
     md = "\n".join(md_parts)
     if "md" in formats:
-        atomic_write(out / "table.md", md.encode())
+        rundir.write_table("md", md)
     if "tex" in formats:
-        atomic_write(out / "table.tex", "\n".join(tex_parts).encode())
+        rundir.write_table("tex", "\n".join(tex_parts))
     if with_figures or html:
-        pngs = _figures(out, tables, data.labels, data.emotions, store)
+        pngs = _figures(rundir, tables, manifest["emotions"])
         if html:
             from reports.html import write_page
 
-            write_page(out / "report.html", f"{manifest['dataset']} — {manifest['protocol']}", md_parts, pngs)
+            write_page(rundir.report_path, f"{manifest['dataset']} — {manifest['protocol']}", md_parts, pngs)
     return md
 
 
@@ -207,12 +242,12 @@ def label_means(records: list[dict]) -> dict[str, dict[str, float]]:
             for t, _ in _by_protocol(records)}
 
 
-def render_sweep(out: Path, sweep: dict[str, list]) -> list[Path]:
-    """Hyper-parameter curves (Figs. 6-8): one figure per swept parameter of the run at ``out``;
-    ``sweep`` maps a column label to (parameter, value)."""
+def render_sweep(rundir: RunDir, sweep: dict[str, list]) -> list[Path]:
+    """Hyper-parameter curves (Figs. 6-8): one figure per swept parameter of the run in
+    ``rundir``; ``sweep`` maps a column label to (parameter, value)."""
     from reports.ranking import summarise
 
-    _, records, _ = load_run(out)
+    _, records, _ = rundir.load()
     results = records_frame(records)
     results = results[results["label"].isin(sweep)].copy()
     results["parameter"] = results["label"].map(lambda c: sweep[c][0])
@@ -220,23 +255,22 @@ def render_sweep(out: Path, sweep: dict[str, list]) -> list[Path]:
     paths = []
     for param, grp in results.groupby("parameter", sort=False):
         summary = summarise(grp, ["value"])
-        stem = out / "figures" / f"sweep_{param.split()[-1]}"
+        stem = rundir.figures_dir / f"sweep_{param.split()[-1]}"
         paths += figures.plot_hyperparameter_curves(summary, "value", stem, title=f"MPCL: {param}")
     return paths
 
 
-def render_any(out: Path, **options) -> str:
+def render_any(out: RunDir | Path, **options) -> str:
     """Render a plain run, or every part of an experiment (with its sweep curves)."""
-    from .experiments import experiment_manifest
-
-    manifest = experiment_manifest(out)
+    rundir = out if isinstance(out, RunDir) else RunDir(out)
+    manifest = rundir.experiment()
     if manifest is None:
-        return render_run(out, **options)
+        return render_run(rundir, **options)
     parts = []
     for name in manifest["parts"]:
-        parts.append(render_run(Path(out) / name, **options))
+        parts.append(render_run(rundir.part(name), **options))
         if name in manifest.get("sweeps", {}):
-            render_sweep(Path(out) / name, manifest["sweeps"][name])
+            render_sweep(rundir.part(name), manifest["sweeps"][name])
     md = "\n".join(parts)
-    atomic_write(Path(out) / "table.md", md.encode())
+    rundir.write_table("md", md)
     return md

@@ -8,7 +8,6 @@ on the backend or on how many jobs run at once.
 """
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 from concurrent.futures import as_completed
@@ -21,57 +20,23 @@ from joblib.externals.loky import ProcessPoolExecutor
 from datasets.base import FeatureSet
 from datasets.normalize import normalize_features
 from datasets.progress import progress
-from methods.registry import MethodSpec
 from protocols import (RUNNER_OPTIONS, Fold, check_data, check_folds, get_protocol, get_splitter,
                        resolve_options)
 
-from .errors import RunDirError
-from .jobs import Job, canonical_json, fingerprint, fold_hash
-from .lock import locked
+from .jobs import Job, fingerprint, fold_hash, source_hash
 from .prepare import open_dataset
 from .presets import dataset_options
 from .provenance import provenance
-from .rundir import default_out
-from .store import Store, atomic_write, records_frame
+from .records import records_frame
+from .rundir import RunDir
+from .spec import RunSpec
 from .tuning import budget
 from .worker import execute, execute_in_worker, init_worker
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class RunConfig:
-    methods: list[MethodSpec]
-    dataset: str = "synthetic"
-    protocol: str = "subject-dependent"
-    preset: str = "quick"
-    seeds: tuple[int, ...] = (0,)
-    n_jobs: int = 1
-    out: Path | None = None
-    dataset_options: dict = field(default_factory=dict)
-    protocol_options: dict = field(default_factory=dict)
-    drops: tuple[tuple[str, ...], ...] = ((),)
-    time_limit: float | None = None
-    threads_per_job: int = 1
-    scheduler: str | None = None
-    dask_local: int = 0
-    request: dict | None = None  # the request as typed, for the warm re-run fast path
-    # add the prior and (where the data has a stimulus) the stimulus oracle unless listed
-    references: bool = False
-    # configurations tried per method (benchmark.tuning); 0 = defaults, None = the preset's rule
-    tune: int | None = None
-    # the seed that draws the partition; None: each run seed draws its own (splits and model
-    # initialisation vary together); fixed: every seed uses this partition (model seeds only)
-    split_seed: int | None = None
-
-    def split_seed_of(self, seed: int) -> int:
-        return seed if self.split_seed is None else self.split_seed
-
-    def resolved_out(self) -> Path:
-        return Path(self.out) if self.out else default_out(self.dataset, self.protocol, self.preset)
-
-
-def plan(cfg: RunConfig, data: FeatureSet, folds: dict[int, list[Fold]], data_options: dict,
+def plan(cfg: RunSpec, data: FeatureSet, folds: dict[int, list[Fold]], data_options: dict,
          protocol_options: dict) -> list[tuple[Job, Fold]]:
     """Every job of the run with its fold, in a stable order (method, drop, seed, fold).
     ``folds`` maps each split seed to its partition."""
@@ -87,7 +52,8 @@ def plan(cfg: RunConfig, data: FeatureSet, folds: dict[int, list[Fold]], data_op
                               data_fingerprint=fp, protocol=cfg.protocol,
                               protocol_options=protocol_options, fold=f.index, block=f.block,
                               preset=cfg.preset, seed=seed, split_seed=split_seed,
-                              fold_hash=fold_hash(f), block_kind=kind, drop=tuple(drop),
+                              fold_hash=fold_hash(f), block_kind=kind, source=source_hash(spec.cls),
+                              drop=tuple(drop),
                               tune=budget(spec.cls, cfg.preset, cfg.tune))
                     out.append((job, f))
     return out
@@ -95,12 +61,16 @@ def plan(cfg: RunConfig, data: FeatureSet, folds: dict[int, list[Fold]], data_op
 
 @dataclass
 class RunOutcome:
-    out: Path
+    rundir: RunDir
     records: list[dict]
     results: pd.DataFrame
     computed: int
     invalid_records: list[str]
     problems: dict[str, str] = field(default_factory=dict)  # invalid record path -> why
+
+    @property
+    def out(self) -> Path:
+        return self.rundir.root
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -115,9 +85,12 @@ def _cost_rank(item: tuple[Job, Fold]) -> int:
     return 0 if issubclass(item[0].method.cls, TorchMethod) else 1
 
 
-def _results(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet):
+def _results(cfg: RunSpec, todo: list[tuple[Job, Fold]], data: FeatureSet):
     """(record, prediction) of each job as it finishes, from the configured backend."""
-    args = dict(time_limit=cfg.time_limit, threads=cfg.threads_per_job, prov=provenance())
+    from .fastpath import code_fingerprint
+
+    args = dict(time_limit=cfg.time_limit, threads=cfg.threads_per_job, prov=provenance(),
+                code=code_fingerprint())
     if cfg.scheduler or cfg.dask_local:
         from .distributed import run_on_dask
 
@@ -146,18 +119,20 @@ def _results(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet):
         pool.shutdown(wait=True)
 
 
-def _run_jobs(cfg: RunConfig, todo: list[tuple[Job, Fold]], data: FeatureSet, store: Store) -> list[dict]:
+def _run_jobs(cfg: RunSpec, todo: list[tuple[Job, Fold]], data: FeatureSet, rundir: RunDir) -> list[dict]:
     """Run ``todo`` and write each record as soon as its job finishes (so a killed run keeps
-    every finished job)."""
-    test_index = {job.key: fold.test for job, fold in todo}
+    every finished job), with the test part's indices, labels and trials beside its predictions."""
+    fold_of = {job.key: fold for job, fold in todo}
+    trials = data.meta["trial"].to_numpy()
     records = []
     for rec, pred in progress(_results(cfg, todo, data), total=len(todo), desc="jobs"):
-        store.write(rec, pred, test_index[rec["key"]] if pred is not None else None)
+        test = fold_of[rec["key"]].test
+        rundir.write_record(rec, pred, test, data.labels[test], trials[test])
         records.append(rec)
     return records
 
 
-def split(cfg: RunConfig, data: FeatureSet) -> dict[int, list[Fold]]:
+def split(cfg: RunSpec, data: FeatureSet) -> dict[int, list[Fold]]:
     """The partition of every split seed of the run, after checking that the data can support
     the protocol (before any job, naming the protocol, the dataset and the count)."""
     options = resolve_options(cfg.protocol, cfg.protocol_options)
@@ -169,12 +144,12 @@ def split(cfg: RunConfig, data: FeatureSet) -> dict[int, list[Fold]]:
     return folds
 
 
-def load_data(cfg: RunConfig) -> tuple[FeatureSet, dict]:
+def load_data(cfg: RunSpec) -> tuple[FeatureSet, dict]:
     options = {**dataset_options(cfg.preset, cfg.dataset), **cfg.dataset_options}
     return open_dataset(cfg.dataset, **options), options
 
 
-def prepare(cfg: RunConfig) -> tuple[FeatureSet, dict, list[tuple[Job, Fold]]]:
+def prepare(cfg: RunSpec) -> tuple[FeatureSet, dict, list[tuple[Job, Fold]]]:
     """The run's data (normalised as asked), its loader options, and every job with its fold:
     the reference columns (floor and stimulus oracle, once, on every modality, even in drop
     studies), then the methods."""
@@ -192,59 +167,36 @@ def prepare(cfg: RunConfig) -> tuple[FeatureSet, dict, list[tuple[Job, Fold]]]:
                            + plan(replace(cfg, methods=listed), data, folds, options, protocol_options))
 
 
-def run(cfg: RunConfig) -> RunOutcome:
-    """Run (or resume) ``cfg``; returns every record of the run, computed now or before."""
-    out = cfg.resolved_out()
+def run(cfg: RunSpec, rundir: RunDir | None = None) -> RunOutcome:
+    """Run (or resume) ``cfg`` into ``rundir`` (default: ``cfg``'s output directory); returns
+    every record of the run, computed now or before."""
+    rundir = rundir or RunDir(cfg.resolved_out())
     data, options, planned = prepare(cfg)
     jobs = [j for j, _ in planned]
     fold_of = {j.key: f for j, f in planned}
     # The directory is created (and locked) only once the data loaded: a failed load leaves
-    # nothing behind, and no other run writes between reading the store and results.csv.
-    with locked(out):
-        store = Store(out)
+    # nothing behind, and no other run writes between reading the records and results.csv.
+    with rundir.lock():
         # Finished jobs are cached; failed, timed-out and invalid ones are tried again.
-        done = {j.key: r for j in jobs if (r := store.read(j.key)) is not None and r["status"] == "ok"}
+        done = {j.key: r for j in jobs if (r := rundir.read_record(j.key)) is not None and r["status"] == "ok"}
         todo = [(j, fold_of[j.key]) for j in jobs if j.key not in done]
-        _write_manifest(out, cfg, options, jobs)
-        for rec in _run_jobs(cfg, todo, data, store) if todo else []:
+        rundir.write_manifest(_manifest(cfg, options, data, jobs))
+        for rec in _run_jobs(cfg, todo, data, rundir) if todo else []:
             done[rec["key"]] = rec
         records = [done[j.key] for j in jobs]
         results = records_frame(records)
-        atomic_write(out / "results.csv", results.to_csv(index=False).encode())
-    return RunOutcome(out, records, results, len(todo), store.invalid, store.problems)
+        rundir.write_results(results)
+    return RunOutcome(rundir, records, results, len(todo), rundir.invalid, rundir.problems)
 
 
-def _write_manifest(out: Path, cfg: RunConfig, options: dict, jobs: list[Job]) -> None:
-    """``run.json``: what the last ``run`` asked for, so ``report`` can check completeness."""
+def _manifest(cfg: RunSpec, options: dict, data: FeatureSet, jobs: list[Job]) -> dict:
+    """``run.json``: what the last ``run`` asked for, so ``report`` can check completeness and
+    render without reloading the dataset."""
     from .fastpath import code_fingerprint
 
-    manifest = {"request": cfg.request, "code": code_fingerprint(), "dataset": cfg.dataset, "dataset_options": options, "protocol": cfg.protocol,
-                "protocol_options": cfg.protocol_options, "preset": cfg.preset,
-                "seeds": list(cfg.seeds), "methods": [m.label for m in cfg.methods],
-                "drops": [list(d) for d in cfg.drops], "jobs": [j.key for j in jobs]}
-    atomic_write(out / "run.json", canonical_json(manifest).encode())
-
-
-def load_run(out: Path) -> tuple[dict, list[dict], list[str]]:
-    """The manifest, the records present, and the keys of expected jobs with no valid record."""
-    out = Path(out)
-    manifest_path = out / "run.json"
-    if not manifest_path.exists():
-        raise RunDirError(f"{out} is not a run directory (no run.json); give the --out of a `run`")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-        if not isinstance(manifest.get("jobs"), list) or not isinstance(manifest.get("dataset"), str):
-            raise ValueError("no 'jobs' list or 'dataset' name")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise RunDirError(f"{manifest_path} is damaged ({exc}); re-run the same `run` command "
-                          "to rewrite it") from exc
-    store = Store(out)
-    records, missing = [], []
-    for key in manifest["jobs"]:
-        rec = store.read(key)
-        (records.append(rec) if rec is not None else missing.append(key))
-    absent = [k for k in missing if not store.record_path(k).exists()]
-    if absent:  # invalid records were named by Store.read; name the absent ones too
-        log.warning("%s: %d expected record(s) absent, e.g. %s; re-run the same `run` command to "
-                    "compute them", out, len(absent), store.record_path(absent[0]))
-    return manifest, records, missing
+    return {"spec": cfg.to_dict(), "request": cfg.request, "code": code_fingerprint(), "dataset": cfg.dataset,
+            "dataset_options": options, "protocol": cfg.protocol,
+            "protocol_options": cfg.protocol_options, "preset": cfg.preset,
+            "seeds": list(cfg.seeds), "methods": [m.label for m in cfg.methods],
+            "drops": [list(d) for d in cfg.drops], "emotions": list(data.emotions),
+            "jobs": [j.key for j in jobs]}

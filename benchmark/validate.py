@@ -41,10 +41,11 @@ def n_jobs(value: int | None, flag: str = "--n-jobs") -> int:
     return value
 
 
-def seeds(text: str) -> tuple[int, ...]:
-    """``--seeds 0,1,2`` -> (0, 1, 2): integers >= 0, each once."""
+def seeds(text) -> tuple[int, ...]:
+    """``--seeds 0,1,2`` (or a list, or one integer) -> (0, 1, 2): integers >= 0, each once."""
     out = []
-    for part in str(text).split(","):
+    parts = [str(p) for p in text] if isinstance(text, (list, tuple)) else str(text).split(",")
+    for part in parts:
         part = part.strip()
         try:
             seed = int(part)
@@ -74,13 +75,34 @@ def methods(text: str) -> list:
         if name is not None:
             raise UsageError(f"--methods: method {name!r} could not be loaded: {broken[name]}") from None
         raise UsageError(f"--methods: {exc.args[0]}") from None
+    unique_methods(specs)
+    return specs
+
+
+def unique_methods(specs: list) -> None:
+    """Refuse a method listed twice (same name, variant and parameters)."""
     seen = set()
     for spec in specs:
         ident = (spec.name, spec.variant, repr(sorted(spec.params.items())))
         if ident in seen:
             raise UsageError(f"--methods: {spec.label} is listed twice; each method runs once")
         seen.add(ident)
-    return specs
+
+
+def count(value, flag: str, what: str) -> None:
+    """``value`` is None or an integer >= 0."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise UsageError(f"{flag} {value!r}: expected an integer >= 0 {what}")
+
+
+def folds(value) -> int | None:
+    """``--folds``: a positive integer, or ``all`` (None: every fold)."""
+    if value is None or value == "all":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--folds {value!r}: expected an integer or 'all'") from None
 
 
 def _check_kwargs(fn: Callable, options: dict, what: str, flag_of: Callable[[str], str],
@@ -162,16 +184,9 @@ def protocol(name: str, options: dict, flags: dict[str, str]) -> None:
                 raise UsageError(f"{flags.get(key, f'protocol option {key}')}: {exc}") from None
 
 
-def integer(text: str, flag: str, alternatives: str = "") -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise UsageError(f"{flag} {text!r}: expected an integer{' ' + alternatives if alternatives else ''}") from None
-
-
 def positive(value: float | None, flag: str) -> None:
-    if value is not None and not value > 0:
-        raise UsageError(f"{flag} {value:g}: expected a positive number of seconds")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+        raise UsageError(f"{flag} {value!r}: expected a positive number of seconds")
 
 
 def formats(text: str, valid: tuple[str, ...] = ("md", "tex")) -> tuple[str, ...]:

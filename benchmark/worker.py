@@ -22,11 +22,11 @@ from threadpoolctl import threadpool_limits
 from datasets.base import FeatureSet
 from methods.contract import PredictionError, check_prediction
 from protocols import Fold
-from reports.metrics import evaluate, evaluate_balanced
 
 from .errors import JobTimeout
 from .jobs import Job
 from .provenance import provenance
+from .records import scores
 from .tuning import fit_job
 
 
@@ -60,18 +60,20 @@ def _limit_torch_threads(n: int) -> None:
 
 
 def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = None,
-            threads: int = 1, prov: dict | None = None) -> tuple[dict, np.ndarray | None]:
+            threads: int = 1, prov: dict | None = None,
+            code: str | None = None) -> tuple[dict, np.ndarray | None]:
     """Fit and predict one job, check and score the prediction; return (record, prediction).
 
     Runs in a worker (process or Dask worker); the caller writes the record, so workers need
-    no access to the run directory.
+    no access to the run directory. ``prov`` and ``code`` (the suite's code fingerprint) are
+    computed once by the caller and stamped on the record.
     """
     started = time.time()
     rec = {"key": job.key, "config": job.config(), "label": job.label,
            "family": job.method.cls.family, "oracle": job.method.cls.oracle,
            "block_kind": job.block_kind, "status": "failed", "error": "",
            "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
-           "provenance": prov or provenance()}
+           "provenance": prov or provenance(), "code": code or ""}
     pred = None
     try:
         _limit_torch_threads(threads)
@@ -97,8 +99,7 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
             if time_limit and t2 - t0 > time_limit:
                 raise JobTimeout(f"job took {t2 - t0:.1f} s, over its limit of {time_limit:g} s")
             pred = check_prediction(raw, len(test), test.n_emotions)
-            rec["metrics"] = evaluate(test.labels, pred)
-            rec["metrics_trial"] = evaluate_balanced(test.labels, pred, test.meta["trial"].to_numpy())
+            rec.update(scores(test.labels, pred, test.meta["trial"].to_numpy()))
             rec["status"] = "ok"
     except JobTimeout as exc:
         rec.update(status="timeout", error=str(exc))

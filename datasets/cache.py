@@ -1,8 +1,9 @@
 """Per-subject feature cache shared by the real-data loaders.
 
 Each subject's features are stored as one ``.npz`` (no pickles) whose name is a hash of the
-subject's raw files (their bytes), the recipe version and the extraction options: editing a raw
-file, changing a recipe or an option re-extracts exactly the affected subjects. Subjects are
+subject's raw files (their bytes), the recipe version, the source of the data package and the
+extraction options: editing a raw file, a recipe or an option re-extracts the affected subjects
+(an edit anywhere in ``datasets/`` re-extracts every cached subject: never a stale feature). Subjects are
 extracted in parallel with joblib behind a progress bar. A subject whose extraction fails does
 not cost the others: every successful subject is written to the cache first, then one
 :class:`DataError` lists the failures, each naming its file.
@@ -12,6 +13,7 @@ cache lives (``cache_dir`` or ``MIXED_EMOTION_CACHE``, default ``~/.cache/mixed-
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -58,10 +60,21 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(root).expanduser()
 
 
+@functools.cache
+def recipe_source() -> bytes:
+    """The source of every module that turns raw files into features (this package's loaders,
+    readers and ``features/``): part of every cache key, so an edited recipe can never be served
+    from a cache filled by the old one, whether or not its version was bumped."""
+    root = Path(__file__).parent
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*.py")))
+
+
 def content_hash(files: Sequence[Path], recipe: str, options: dict) -> str:
-    """SHA-256 over the files' names and bytes, the recipe version and the options (JSON)."""
+    """SHA-256 over the files' names and bytes, the recipe version and source, and the options
+    (JSON)."""
     h = hashlib.sha256()
     h.update(recipe.encode())
+    h.update(recipe_source())
     h.update(json.dumps(options, sort_keys=True, default=str).encode())
     for path in files:
         h.update(Path(path).name.encode())

@@ -101,6 +101,8 @@ class MethodSpec:
     variant: str = ""
     params: dict = field(default_factory=dict, hash=False)
     title: str = ""  # column title override, e.g. "MPCL (K=50)" in a hyper-parameter sweep
+    # a class no registry knows (passed to the Python API); registered methods leave it None
+    klass: type | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -123,7 +125,15 @@ class MethodSpec:
 
     @property
     def cls(self) -> type[BaseMethod]:
-        return method_classes()[self.name]
+        return self.klass or method_classes()[self.name]
+
+    @property
+    def reference(self) -> str:
+        """How a run spec file names this method: its label, or for a class no registry knows,
+        ``module:Class`` with the label's brackets (importable again by :func:`resolve_methods`)."""
+        if self.klass is None:
+            return self.label
+        return f"{self.klass.__module__}:{self.klass.__qualname__}" + self.label[len(self.name):]
 
     def build(self, preset: str = "quick", **extra) -> BaseMethod:
         """An instance with preset, variant and explicit overrides applied, in that order."""
@@ -171,7 +181,7 @@ def _split_top(text: str) -> list[str]:
     return parts
 
 
-def parse_spec(text: str) -> MethodSpec:
+def parse_spec(text: str, classes: dict[str, type[BaseMethod]] | None = None) -> MethodSpec:
     """``"mpcl"``, ``"mpcl[w/o PRD]"``, ``"mpcl[epochs=60,d=64]"`` or both in one bracket,
     ``"mpcl[w/o PRD,epochs=60]"`` -> MethodSpec.
 
@@ -182,7 +192,7 @@ def parse_spec(text: str) -> MethodSpec:
     value outside the parameter's declared constraint (:mod:`methods.params`).
     """
     m = _SPEC.match(text)
-    classes = method_classes()
+    classes = classes or method_classes()
     if not m or m.group(1) not in classes:
         raise KeyError(f"unknown method {text!r}; valid: {', '.join(classes)}")
     name, cls = m.group(1), classes[m.group(1)]
@@ -212,6 +222,66 @@ def parse_spec(text: str) -> MethodSpec:
     except ParameterError as exc:
         raise KeyError(str(exc)) from None
     return MethodSpec(name, variant, params)
+
+
+def external(obj) -> MethodSpec:
+    """A spec for a method class (or a configured instance) that no registry knows: named after
+    its class; an instance contributes the parameters it sets away from the class's defaults.
+    The class gets a column title and, unless it declares one of ``FAMILIES``, the family
+    "external"; its constraints are checked like a registered method's."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    if not (isinstance(cls, type) and issubclass(cls, BaseMethod)):
+        raise TypeError(f"{obj!r} is not a methods.base.BaseMethod subclass or instance")
+    if "name" not in cls.__dict__:
+        cls.name = cls.__name__.lower()
+        cls.display = cls.__dict__.get("display") or cls.__name__
+    if cls.family == "reference" and "family" not in cls.__dict__:
+        cls.family = "external"
+    params = {}
+    if not isinstance(obj, type):
+        defaults = cls().get_params(deep=False)
+        params = {k: v for k, v in obj.get_params(deep=False).items()
+                  if k != "random_state" and v != defaults.get(k)}
+    check_params(declared(cls), params, where=cls.__name__)
+    return MethodSpec(cls.name, "", params, klass=cls)
+
+
+def _imported(ref: str):
+    """``package.module:Class[params]`` -> the class and the bracket text."""
+    import importlib
+
+    path, _, bracket = ref.partition("[")
+    module, _, qualname = path.partition(":")
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj, bracket.rstrip("]")
+
+
+def resolve_methods(value) -> list[MethodSpec]:
+    """Methods as given to a run: ``"all"``, a comma-separated string of specs, or a list of
+    specs, ``MethodSpec`` objects, ``module:Class`` references, classes or instances."""
+    if isinstance(value, str):
+        return parse_methods(value)
+    out = []
+    for item in value:
+        if isinstance(item, MethodSpec):
+            out.append(item)
+        elif isinstance(item, str) and ":" in item.split("[")[0]:
+            try:
+                cls, inside = _imported(item)
+            except (ImportError, AttributeError) as exc:
+                raise KeyError(f"cannot import method {item!r} ({exc})") from None
+            spec = external(cls)
+            if inside:
+                parsed = parse_spec(f"{spec.name}[{inside}]", classes={spec.name: cls})
+                spec = MethodSpec(spec.name, parsed.variant, parsed.params, klass=cls)
+            out.append(spec)
+        elif isinstance(item, str):
+            out += parse_methods(item)
+        else:
+            out.append(external(item))
+    return out
 
 
 def parse_methods(text: str) -> list[MethodSpec]:

@@ -60,19 +60,16 @@ class JobPrediction:
     pred: np.ndarray
 
 
-def job_predictions(rows: pd.DataFrame, labels: np.ndarray,
-                    load: Callable[[str], dict]) -> list[JobPrediction]:
-    """Stored predictions of the finished jobs in ``rows`` (``records_frame`` rows).
-
-    ``labels`` is the (n, C) label matrix of the run's dataset, indexed by the stored
-    ``test_index``; ``load`` maps a job key to its stored arrays (``Store(run).load_predictions``).
-    """
+def job_predictions(rows: pd.DataFrame, load: Callable[[str], dict]) -> list[JobPrediction]:
+    """Stored predictions of the finished jobs in ``rows`` (``records_frame`` rows); ``load``
+    maps a job key to its stored arrays (``RunDir.load_predictions``: ``pred``, ``test_index``
+    and the test part's true labels ``truth``, so no dataset is reloaded)."""
     out = []
     for row in rows[rows["status"] == "ok"].itertuples():
         stored = load(row.key)
-        idx = np.asarray(stored["test_index"])
-        out.append(JobPrediction(row.label, str(row.block), int(row.seed), idx,
-                                 np.asarray(labels)[idx], np.asarray(stored["pred"], dtype=float)))
+        out.append(JobPrediction(row.label, str(row.block), int(row.seed), np.asarray(stored["test_index"]),
+                                 np.asarray(stored["truth"], dtype=float),
+                                 np.asarray(stored["pred"], dtype=float)))
     return out
 
 

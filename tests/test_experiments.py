@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.experiments import run_experiment
 from benchmark.reporting import render_any
-from benchmark.runner import RunConfig
+from benchmark.spec import RunSpec
 from methods.registry import parse_methods
 from protocols.experiments import EXPERIMENTS, build
 from reports.tables import METRIC_TITLES
@@ -21,7 +21,7 @@ def _columns(md: str) -> list[list[str]]:
 
 
 def _run(name, tmp_path, methods=None):
-    cfg = RunConfig(methods=[], preset="smoke", dataset_options=TINY, protocol=name, out=tmp_path / name)
+    cfg = RunSpec(methods=[], preset="smoke", dataset_options=TINY, protocol=name, out=tmp_path / name)
     outcomes = run_experiment(name, cfg, methods, mpcl_params=BRIEF)
     assert all((o.results["status"] == "ok").all() for _, o in outcomes), [
         o.failed[["label", "error"]].head() for _, o in outcomes]

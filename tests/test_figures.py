@@ -72,13 +72,13 @@ def test_correlation_distance_hand_computed():
 
 def test_job_predictions_and_correlation_row():
     labels = distributions(12, 3, 0)
-    store = {"k1": {"pred": labels[:6], "test_index": np.arange(6)},
-             "k2": {"pred": labels[6:], "test_index": np.arange(6, 12)},
-             "k3": {"pred": np.full((6, 3), 1 / 3), "test_index": np.arange(6)}}
+    store = {"k1": {"pred": labels[:6], "test_index": np.arange(6), "truth": labels[:6]},
+             "k2": {"pred": labels[6:], "test_index": np.arange(6, 12), "truth": labels[6:]},
+             "k3": {"pred": np.full((6, 3), 1 / 3), "test_index": np.arange(6), "truth": labels[:6]}}
     rows = pd.DataFrame({"key": ["k1", "k2", "k3", "k4"], "label": ["A", "A", "Prior", "Prior"],
                          "block": ["0", "1", "0", "1"], "seed": 0,
                          "status": ["ok", "ok", "ok", "failed"]})
-    jobs = figures.job_predictions(rows, labels, store.__getitem__)
+    jobs = figures.job_predictions(rows, store.__getitem__)
     assert [j.label for j in jobs] == ["A", "A", "Prior"]
     np.testing.assert_array_equal(jobs[1].truth, labels[6:])
     row = figures.correlation_row(jobs)[figures.CORRELATION_ROW]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.runner import RunConfig, run
+from benchmark.runner import run
+from benchmark.spec import RunSpec
 from datasets.base import DataError, FeatureSet
 from datasets.normalize import normalize_features
 from methods.registry import parse_methods
@@ -58,8 +59,8 @@ def test_a_subjects_features_depend_only_on_its_own_windows(small_data):
 def test_runner_option_is_in_the_job_key_only_when_set(tmp_path):
     base = dict(methods=parse_methods("aa-knn"), preset="smoke", protocol="loso",
                 dataset_options={"n_subjects": 3, "n_windows": 2})
-    plain = run(RunConfig(out=tmp_path / "a", **base))
-    normed = run(RunConfig(out=tmp_path / "b", protocol_options={"normalize": "subject"}, **base))
+    plain = run(RunSpec(out=tmp_path / "a", **base))
+    normed = run(RunSpec(out=tmp_path / "b", protocol_options={"normalize": "subject"}, **base))
     splitter = {"val_size": 0.1}  # the splitter's resolved options, in every key
     assert all(r["config"]["protocol"]["options"] == splitter for r in plain.records)
     assert all(r["config"]["protocol"]["options"] == {**splitter, "normalize": "subject"}

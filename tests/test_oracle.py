@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from benchmark.reporting import table_title
-from benchmark.runner import RunConfig, run
+from benchmark.runner import run
+from benchmark.spec import RunSpec
 from methods.oracle import reference_specs
 from methods.registry import MethodSpec, method_classes, parse_methods
 from reports.metrics import HIGHER_IS_BETTER, METRICS
@@ -154,7 +155,7 @@ def test_reference_specs_add_prior_and_oracle_and_leave_the_oracle_out_without_s
 
 
 def test_runner_adds_the_references_once_even_in_a_modality_drop_study(tmp_path):
-    cfg = RunConfig(methods=parse_methods("aa-knn"), preset="smoke", out=tmp_path / "run",
+    cfg = RunSpec(methods=parse_methods("aa-knn"), preset="smoke", out=tmp_path / "run",
                     dataset_options={"n_subjects": 3, "n_windows": 2}, drops=(("video",), ()),
                     references=True)
     out = run(cfg)

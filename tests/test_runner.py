@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.runner import RunConfig, load_run, run
+from benchmark.rundir import RunDir
+from benchmark.runner import run
+from benchmark.spec import RunSpec
 from methods import registry
 from methods.base import BaseMethod
 from methods.registry import MethodSpec, parse_methods
@@ -42,7 +45,7 @@ def broken(monkeypatch):
 
 
 def _cfg(tmp_path, methods="prior,aa-knn", **kw):
-    return RunConfig(methods=parse_methods(methods), preset="smoke", out=tmp_path / "run", **kw)
+    return RunSpec(methods=parse_methods(methods), preset="smoke", out=tmp_path / "run", **kw)
 
 
 def test_run_writes_records_results_and_resumes(tmp_path):
@@ -117,7 +120,7 @@ def test_load_run_reports_missing(tmp_path):
     run(_cfg(tmp_path))
     victim = sorted((tmp_path / "run" / "records").glob("*.json"))[0]
     victim.unlink()
-    manifest, records, missing = load_run(tmp_path / "run")
+    manifest, records, missing = RunDir(tmp_path / "run").load()
     assert len(records) == 7 and missing == [victim.stem]
 
 
@@ -129,10 +132,8 @@ def test_job_keys_change_with_config(tmp_path):
 
     cfg = _cfg(tmp_path, methods="aa-knn")
     base = keys(cfg)
-    cfg.methods = [MethodSpec("aa-knn", params={"k": 5})]
-    assert base.isdisjoint(keys(cfg))
-    cfg.methods, cfg.seeds = [MethodSpec("aa-knn")], (1,)
-    assert base.isdisjoint(keys(cfg))
+    assert base.isdisjoint(keys(replace(cfg, methods=[MethodSpec("aa-knn", params={"k": 5})])))
+    assert base.isdisjoint(keys(replace(cfg, seeds=(1,))))
 
 
 def test_seeds_redraw_the_partition_unless_the_split_seed_is_fixed(tmp_path):
@@ -145,7 +146,7 @@ def test_seeds_redraw_the_partition_unless_the_split_seed_is_fixed(tmp_path):
     keys = {r["protocol"]["indices"] for r in
             (json.loads(p.read_text())["config"] for p in (tmp_path / "run" / "records").glob("*.json"))}
     assert len(keys) == len(redrawn)  # every job its own fold indices
-    fixed = run(RunConfig(methods=parse_methods("aa-knn"), preset="smoke", seeds=(0, 1), split_seed=7,
+    fixed = run(RunSpec(methods=parse_methods("aa-knn"), preset="smoke", seeds=(0, 1), split_seed=7,
                           out=tmp_path / "fixed")).results
     by_seed = [g.sort_values("fold")["kl"].to_numpy() for _, g in fixed.groupby("seed")]
     np.testing.assert_array_equal(*by_seed)
@@ -156,3 +157,22 @@ def test_results_carry_the_trial_balanced_mean(tmp_path):
     res = run(_cfg(tmp_path, methods="prior")).results
     assert {f"{m}_trial" for m in ("kl", "chebyshev")} <= set(res.columns)
     assert (res["n_test_trials"] > 0).all() and (res["n_test"] >= res["n_test_trials"]).all()
+
+
+def test_a_changed_metric_definition_rescores_stored_predictions(tmp_path, monkeypatch):
+    """Metrics are stamped with the version of their definitions; a record scored by other
+    definitions is re-scored from its stored predictions and labels when the run is re-run,
+    without retraining (issue 20: records never go stale)."""
+    from benchmark import records
+    from reports import metrics
+
+    first = run(_cfg(tmp_path, methods="aa-knn", references=False))
+    monkeypatch.setitem(metrics._METRICS, "kl", (lambda d, p: 2 * metrics.kl(d, p), False))
+    records.metrics_version.cache_clear()
+    monkeypatch.setattr(records, "metrics_version", lambda: "a-new-definition")
+    again = run(_cfg(tmp_path, methods="aa-knn", references=False))
+    assert again.computed == 0 and len(again.rundir.rescored) == len(first.records)
+    np.testing.assert_allclose(again.results["kl"], 2 * first.results["kl"])
+    np.testing.assert_allclose(again.results["chebyshev"], first.results["chebyshev"])
+    stored = json.loads(RunDir(tmp_path / "run").record_path(first.records[0]["key"]).read_text())
+    assert stored["metrics_version"] == "a-new-definition"

@@ -11,7 +11,8 @@ from scipy.stats import loguniform
 from sklearn.model_selection import ParameterSampler
 
 from benchmark.jobs import Job, fingerprint
-from benchmark.runner import RunConfig, prepare, run
+from benchmark.runner import prepare, run
+from benchmark.spec import RunSpec
 from benchmark.tuning import PAPER_BUDGET, budget, candidates, free_space
 from benchmark.worker import execute
 from methods.registry import MethodSpec, method_classes, method_parameters, parse_spec
@@ -135,7 +136,7 @@ def test_method_without_a_space_keeps_defaults_and_says_so(kfold_data):
 
 
 def test_run_plans_the_budget_per_method(spaces, tmp_path):
-    cfg = RunConfig(methods=[MethodSpec("prior"), MethodSpec("aa-knn")], preset="smoke",
+    cfg = RunSpec(methods=[MethodSpec("prior"), MethodSpec("aa-knn")], preset="smoke",
                     dataset_options={"n_subjects": 2, "n_windows": 3}, out=tmp_path / "run", tune=3)
     out = run(cfg)
     assert (out.results["status"] == "ok").all()

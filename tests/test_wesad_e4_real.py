@@ -59,12 +59,13 @@ def test_stress_is_arousing_under_the_alignment(e4, e4_root):
 
 
 def test_benchmark_runs_loso(e4, e4_root, tmp_path):
-    from benchmark.runner import RunConfig, run
+    from benchmark.runner import run
+    from benchmark.spec import RunSpec
     from methods.registry import parse_methods
 
-    cfg = RunConfig(methods=parse_methods("prior,aa-knn"), dataset="wesad-e4", protocol="loso",
-                    preset="smoke", out=tmp_path / "run",
-                    dataset_options={"data_root": str(e4_root), **OPTIONS})
+    cfg = RunSpec(methods=parse_methods("prior,aa-knn"), dataset="wesad-e4", protocol="loso",
+                  preset="smoke", out=tmp_path / "run",
+                  dataset_options={"data_root": str(e4_root), **OPTIONS})
     outcome = run(cfg)
     res = outcome.results
     assert len(outcome.failed) == 0, outcome.failed[["label", "error"]]

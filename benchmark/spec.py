@@ -1,0 +1,174 @@
+"""One declared, frozen spec of a run, built the same way from the command line, a config file
+and the Python API.
+
+:func:`build` takes the options by the names of the command line's flags (``methods``,
+``dataset``, ``data_root``, ``dataset_options``, ``protocol``, ``group``, ``n_splits``,
+``folds``, ``repeats``, ``val_size``, ``normalize``, ``preset``, ``seeds``, ``split_seed``,
+``tune``, ``out``, ``n_jobs``, ``time_limit``, ``scheduler``, ``dask_local``), checks every one
+of them before any data is loaded (:mod:`benchmark.validate`), and returns a :class:`RunSpec`.
+``python -m benchmark run`` passes the flags it was given; ``run --config FILE`` reads the same
+names from a TOML, YAML or JSON file (flags given beside it win); ``benchmark.run(...)`` takes
+them as keywords. A run writes its spec into ``run.json`` (:meth:`RunSpec.to_dict`), so
+``run --config RUN_DIR/run.json --out NEW`` reproduces it.
+
+What a preset means lives in :mod:`benchmark.presets` (data size of generated datasets), each
+method's ``presets`` table (training budget) and :func:`benchmark.tuning.budget` (tuning
+budget); the spec only names it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .presets import PRESETS
+
+# Protocol options given as top-level names (flags); they go into ``protocol_options``.
+PROTOCOL_FLAGS = {"group": "--group", "n_splits": "--n-splits", "folds": "--folds",
+                  "repeats": "--repeats", "val_size": "--val-size"}
+OPTIONS = ("methods", "dataset", "data_root", "dataset_options", "protocol", "protocol_options",
+           *PROTOCOL_FLAGS, "normalize", "preset", "seeds", "split_seed", "tune", "references",
+           "out", "n_jobs", "time_limit", "scheduler", "dask_local")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A run: what is computed (methods, data, protocol, preset, seeds, tuning, normalisation,
+    references) and where and how (output directory, workers, time limit, cluster).
+
+    ``methods`` holds :class:`methods.registry.MethodSpec` objects; ``protocol_options`` the
+    splitter's options plus ``normalize`` when it is not ``"none"``; ``drops`` the modality
+    drops of an experiment part (not a user option).
+    """
+
+    methods: tuple
+    dataset: str = "synthetic"
+    dataset_options: dict = field(default_factory=dict)
+    protocol: str = "subject-dependent"
+    protocol_options: dict = field(default_factory=dict)
+    preset: str = "quick"
+    seeds: tuple[int, ...] = (0,)
+    split_seed: int | None = None
+    tune: int | None = None
+    # add the prior and (where the data has a stimulus) the stimulus oracle unless listed; on in
+    # every spec :func:`build` makes (command line, config, API), off for a bare RunSpec
+    references: bool = False
+    out: Path | None = None
+    n_jobs: int = 1
+    time_limit: float | None = None
+    threads_per_job: int = 1
+    scheduler: str | None = None
+    dask_local: int = 0
+    drops: tuple[tuple[str, ...], ...] = ((),)
+    # the options as given (command line and config file), for the warm re-run fast path
+    request: dict | None = field(default=None, compare=False)
+
+    def split_seed_of(self, seed: int) -> int:
+        """The seed that draws the partition of run seed ``seed``: itself, unless fixed."""
+        return seed if self.split_seed is None else self.split_seed
+
+    def resolved_out(self) -> Path:
+        from .rundir import RunDir
+
+        return Path(self.out) if self.out else RunDir.default(self.dataset, self.protocol, self.preset).root
+
+    def to_dict(self) -> dict:
+        """The spec as plain JSON values, in the option names :func:`build` takes; what
+        determines the results, not where they are written or how many workers computed them."""
+        options = dict(self.protocol_options)
+        out = {"methods": [m.reference for m in self.methods], "dataset": self.dataset,
+               "dataset_options": dict(self.dataset_options), "protocol": self.protocol,
+               "normalize": options.pop("normalize", "none"), "protocol_options": options,
+               "preset": self.preset, "seeds": list(self.seeds), "split_seed": self.split_seed,
+               "tune": self.tune, "references": self.references}
+        return json.loads(json.dumps(out, default=str))
+
+
+def build(**options) -> RunSpec:
+    """A validated :class:`RunSpec` from options named as the command line's flags (see the
+    module docstring); unknown names and bad values raise :class:`UsageError` naming them."""
+    from methods.registry import resolve_methods
+
+    from . import validate
+
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise UsageError(f"unknown run option(s) {', '.join(map(repr, unknown))}; valid: {', '.join(OPTIONS)}")
+    given = {k: v for k, v in options.items() if v is not None}
+    preset = given.get("preset", "quick")
+    if preset not in PRESETS:
+        raise UsageError(f"--preset {preset!r}: expected one of {', '.join(PRESETS)}")
+    dataset = given.get("dataset", "synthetic")
+    dataset_options = dict(given.get("dataset_options") or {})
+    if "data_root" in given:
+        dataset_options["data_root"] = str(given["data_root"])
+    validate.dataset_options(dataset, dataset_options)
+    protocol = given.get("protocol", "subject-dependent")
+    protocol_options = dict(given.get("protocol_options") or {})
+    flags = dict(PROTOCOL_FLAGS)
+    for key in PROTOCOL_FLAGS:
+        if key in options and (options[key] is not None or key == "folds"):
+            protocol_options[key] = validate.folds(options[key]) if key == "folds" else options[key]
+    normalize = given.get("normalize", protocol_options.pop("normalize", "none"))
+    if normalize not in ("none", "subject"):
+        raise UsageError(f"--normalize {normalize!r}: expected 'none' or 'subject'")
+    if normalize != "none":  # only then in the job key, so existing keys do not change
+        protocol_options["normalize"] = normalize
+    validate.protocol(protocol, protocol_options, flags)
+    tune, split_seed = given.get("tune"), given.get("split_seed")
+    validate.count(tune, "--tune", "configurations (0: defaults)")
+    validate.count(split_seed, "--split-seed", "(a seed)")
+    validate.count(given.get("dask_local"), "--dask-local", "workers")
+    validate.positive(given.get("time_limit"), "--time-limit")
+    try:
+        methods = resolve_methods(given.get("methods", "all"))
+    except (KeyError, TypeError) as exc:
+        raise UsageError(f"--methods: {exc.args[0]}") from None
+    validate.unique_methods(methods)
+    return RunSpec(methods=tuple(methods), dataset=dataset, dataset_options=dataset_options,
+                   protocol=protocol, protocol_options=protocol_options, preset=preset,
+                   seeds=validate.seeds(given.get("seeds", "0")), split_seed=split_seed, tune=tune,
+                   references=bool(given.get("references", True)),
+                   out=Path(given["out"]) if "out" in given else None,
+                   n_jobs=validate.n_jobs(given.get("n_jobs")), time_limit=given.get("time_limit"),
+                   scheduler=given.get("scheduler"), dask_local=given.get("dask_local", 0),
+                   request=request(options))
+
+
+def request(options: dict) -> dict:
+    """The options that decide a run's results, as given (canonical JSON values): what the warm
+    re-run fast path compares with the finished run's, without importing any method."""
+    decisive = {k: v for k, v in options.items()
+                if v is not None and k not in ("out", "n_jobs", "time_limit", "scheduler", "dask_local")}
+    return json.loads(json.dumps(decisive, sort_keys=True, default=str))
+
+
+def read_config(path: Path) -> dict:
+    """Run options from a TOML, YAML or JSON file (a run's ``run.json`` included: its ``spec``),
+    as :func:`build` takes them; :class:`UsageError` naming the file when it cannot be read."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+        if path.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except OSError as exc:
+        raise UsageError(f"--config {path}: cannot read ({exc.strerror or exc})") from None
+    except Exception as exc:  # the parsers' own errors (TOML, YAML, JSON) say where
+        raise UsageError(f"--config {path}: not valid {path.suffix.lstrip('.') or 'JSON'} ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("spec"), dict):
+        data = data["spec"]
+    if not isinstance(data, dict):
+        raise UsageError(f"--config {path}: expected a table of run options ({', '.join(OPTIONS)})")
+    return data
+
+
+__all__ = ["OPTIONS", "RunSpec", "build", "read_config"]
