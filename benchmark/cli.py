@@ -6,7 +6,7 @@
     python -m benchmark prepare --dataset NAME --data-root PATH [--n-jobs N]
     python -m benchmark list methods|datasets|protocols
     python -m benchmark report RUN_DIR [--format md,tex] [--allow-incomplete]
-    python -m benchmark check RUN_DIR --baseline FILE [--update]
+    python -m benchmark check RUN_DIR --baseline FILE [--update [--spread RUN ...]]
 
 Bad input (an unknown name, an option a loader does not take, an unreadable file, a damaged
 run directory) is reported as one line ``error: ...`` naming the flag or file, exit status 2;
@@ -115,7 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", parents=[common], help="compare a run's metrics with a committed baseline")
     c.add_argument("run_dir", type=Path)
     c.add_argument("--baseline", type=Path, required=True)
-    c.add_argument("--update", action="store_true", help="overwrite the baseline with this run")
+    c.add_argument("--update", action="store_true",
+                   help="write the baseline from this run (tolerances: see --spread)")
+    c.add_argument("--spread", nargs="+", type=Path, default=[], metavar="RUN",
+                   help="with --update: runs of the same configuration with other --seeds (same "
+                        "--split-seed) or under another math kernel (OPENBLAS_CORETYPE=Prescott "
+                        "MKL_ENABLE_INSTRUCTIONS=SSE4_2 ATEN_CPU_CAPABILITY=default); each cell's "
+                        "tolerance is derived from their spread (benchmark/check.py)")
     return p
 
 
@@ -270,24 +276,31 @@ def cmd_report(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .check import compare, load_baseline, write_baseline
-    from .reporting import label_means
+    from .check import compare, derive, kernels_of, load_baseline, run_tables, write_baseline
+    from .errors import UsageError
     from .rundir import RunDir
 
+    if args.spread and not args.update:
+        raise UsageError("--spread: only with --update (it derives the tolerances of a new baseline)")
     baseline = None if args.update else load_baseline(args.baseline)
-    rundir = RunDir(args.run_dir)
-    with rundir.lock(shared=True, create=False):
-        _, records, missing = rundir.load()
-    if missing:
-        print(f"error: {args.run_dir}: {len(missing)} jobs missing or invalid (named above); re-run the "
-              "same `run` command to complete it, then check", file=sys.stderr)
-        return 2
-    current = label_means(records)
+    runs = []
+    for run_dir in [args.run_dir, *args.spread]:
+        rundir = RunDir(run_dir)
+        with rundir.lock(shared=True, create=False):
+            _, records, missing = rundir.load()
+        if missing:
+            print(f"error: {run_dir}: {len(missing)} jobs missing or invalid (named above); re-run the "
+                  "same `run` command to complete it, then check", file=sys.stderr)
+            return 2
+        runs.append((run_dir, records))
+    (_, records), spread = runs[0], runs[1:]
     if args.update:
-        write_baseline(current, args.baseline)
+        payload = derive(args.run_dir, records, spread)
+        write_baseline(payload, args.baseline)
+        print(payload["derivation"])
         print(f"baseline written: {args.baseline}")
         return 0
-    regressions, notes = compare(current, baseline)
+    regressions, notes = compare(run_tables(records), baseline, kernels_of(records))
     for line in notes:
         print(line)
     for line in regressions:

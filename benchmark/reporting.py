@@ -234,14 +234,6 @@ def render_run(out: RunDir | Path, formats=("md", "tex"), allow_incomplete: bool
     return md
 
 
-def label_means(records: list[dict]) -> dict[str, dict[str, float]]:
-    """{table title: {column label: {metric: mean}}} of a run's records — what the regression
-    gate compares."""
-    return {t.title: {c: {m: round(float(t.means.at[m, c]), 6) for m in t.means.index}
-                      for c in t.means.columns}
-            for t, _ in _by_protocol(records)}
-
-
 def render_sweep(rundir: RunDir, sweep: dict[str, list]) -> list[Path]:
     """Hyper-parameter curves (Figs. 6-8): one figure per swept parameter of the run in
     ``rundir``; ``sweep`` maps a column label to (parameter, value)."""

@@ -271,10 +271,18 @@ def _umask() -> int:
 
 
 # ------------------------------------------------------------------ baseline files
+_KEY = ('{"dataset": {"name": "synthetic", "options": {}}, "protocol": {"name": "loso", "options": {}}, '
+        '"normalize": "none", "preset": "smoke", "tune": 0}')
+
+
 @pytest.mark.parametrize("content, names", [
-    ('{"tables": {"t": {"Prior": {"kl2": 0.1}}}}', "'kl2'"),
+    ('{"format": "benchmark-baseline/2", "tables": [{"key": ' + _KEY + ', "columns": [{"method": '
+     '{"name": "prior"}, "metrics": {"kl2": {"value": 0.1, "tolerance": 0.1}}}]}]}', "'kl2'"),
+    ('{"format": "benchmark-baseline/2", "tables": [{"key": ' + _KEY + ', "columns": [{"method": '
+     '{"name": "prior"}, "metrics": {"kl": {"value": "low", "tolerance": 0.1}}}]}]}', "not a number"),
     ("{not json", "not valid JSON"),
-    ('{"tolerance": {}}', "'tables'"),
+    ('{"tolerance": {}}', "format"),
+    ('{"tables": {"t": {"Prior": {"kl": 0.1}}}}', "old format"),
 ])
 def test_bad_baseline_is_named(capsys, tmp_path, smoke_run, content, names):
     base = tmp_path / "baseline.json"

@@ -53,11 +53,37 @@ def test_check_passes_on_itself_and_fails_on_regression(smoke_run, tmp_path):
     cli("check", smoke_run, "--baseline", base, "--update")
     assert cli("check", smoke_run, "--baseline", base).returncode == 0
     payload = json.loads(base.read_text())
-    table = next(iter(payload["tables"].values()))
-    table["AA-KNN"]["kl"] -= 0.05  # the baseline was better: the run now regresses
+    (column,) = [c for c in payload["tables"][0]["columns"] if c["method"]["name"] == "aa-knn"]
+    column["metrics"]["kl"]["value"] -= 0.05  # the baseline was better: the run now regresses
     base.write_text(json.dumps(payload))
     p = cli("check", smoke_run, "--baseline", base, check=False)
     assert p.returncode == 1 and "REGRESSION" in p.stderr and "AA-KNN | kl" in p.stderr
+
+
+PRESCOTT = {"OPENBLAS_CORETYPE": "Prescott", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+            "ATEN_CPU_CAPABILITY": "default"}
+
+
+def test_check_derives_tolerances_from_a_seed_run_and_a_forced_kernel(smoke_run, tmp_path):
+    seed, kernel, base = tmp_path / "seed", tmp_path / "kernel", tmp_path / "baseline.json"
+    cli("run", "--methods", "prior,aa-knn", "--preset", "smoke", "--seeds", "1", "--split-seed", "0",
+        "--out", seed)
+    cli("run", "--methods", "prior,aa-knn", "--preset", "smoke", "--out", kernel, env={**ENV, **PRESCOTT})
+    cli("check", smoke_run, "--baseline", base, "--update", "--spread", seed, kernel)
+    payload = json.loads(base.read_text())
+    assert [o["kind"] for o in payload["runs"]["spread"]] == ["seed", "kernel"]
+    assert "torch=DEFAULT" in payload["derivation"] and "MKL_ENABLE_INSTRUCTIONS=SSE4_2" in payload["derivation"]
+    for column in payload["tables"][0]["columns"]:
+        for metric, cell in column["metrics"].items():
+            assert cell["derived"] in ("kernel", "seed", "floor")
+            assert cell["tolerance"] >= payload["floors"][metric]
+            assert cell["kernel_delta"] is not None and cell["seed_std"] is not None
+    assert cli("check", kernel, "--baseline", base).returncode == 0  # the other kernel passes
+    p = cli("check", smoke_run, "--baseline", base, "--spread", seed, check=False)
+    assert p.returncode == 2 and "--spread: only with --update" in p.stderr
+    p = cli("check", smoke_run, "--baseline", base, "--update", "--spread", smoke_run, check=False)
+    assert p.returncode == 2 and "measures no spread" in p.stderr
+    assert json.loads(base.read_text()) == payload  # a refused update leaves the file alone
 
 
 def test_report_refuses_incomplete_unless_allowed(smoke_run, tmp_path):
