@@ -18,7 +18,7 @@ from benchmark.check import (FLOORS, FORMAT, compare, derive, load_baseline, run
 from benchmark.cli import main
 from benchmark.errors import BaselineError, UsageError
 from benchmark.provenance import kernel_signature, provenance
-from benchmark.runner import load_run
+from benchmark.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESCOTT = {"OPENBLAS_CORETYPE": "Prescott", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
@@ -29,7 +29,7 @@ PRESCOTT = {"OPENBLAS_CORETYPE": "Prescott", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"
 def records(tmp_path_factory):
     out = tmp_path_factory.mktemp("gate") / "run"
     assert main(["run", "--preset", "smoke", "--methods", "prior,aa-knn", "--out", str(out)]) == 0
-    _, recs, missing = load_run(out)
+    _, recs, missing = RunDir(out).load()
     assert not missing
     return recs
 
