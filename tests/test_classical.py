@@ -275,3 +275,16 @@ def test_every_classical_method_beats_prior_on_sjaffe():
     means = {k: float(np.mean(v)) for k, v in kl.items()}
     for name in CLASSICAL:
         assert means[name] < means["prior"], means
+
+
+@pytest.mark.parametrize("name", ["sa-cpnn", "cad"])
+def test_rounding_sensitive_trainers_run_in_float64(name):
+    """SA-CPNN's Rprop decides on gradient signs and CAD's Adam grows rounding differences over
+    its epochs: in float32 both depended on the math kernel (issue 20). They train, and
+    initialise their weights, in float64; the default dtype is restored afterwards."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 5))
+    labels = rng.dirichlet(np.ones(3), size=40)
+    m = MethodSpec(name).build("smoke", random_state=0).set_params(epochs=2).fit(_featureset(x, labels))
+    assert {p.dtype for p in m.network_.parameters()} == {torch.float64}
+    assert torch.get_default_dtype() == torch.float32
