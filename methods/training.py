@@ -82,6 +82,13 @@ class TorchMethod(BaseMethod):
     shared_budget: ClassVar[bool] = True
     """Whether the equal-budget rule (tests/test_budgets.py) binds this method; False only for
     a method that borrows the loop without being one of the deep methods compared (CAD)."""
+    dtype: ClassVar[torch.dtype] = torch.float32
+    """Floating type of the inputs, targets and network, in which the network is also built and
+    initialised. float32 for the deep methods; a method whose optimiser takes decisions on the
+    sign of a gradient (SA-CPNN's Rprop) uses float64, where float32 rounding would make those
+    decisions depend on the math kernel (issue 20). torch's vectorised ``uniform_``/``normal_``
+    differ from its scalar ones in the last bit, so a float32 initialisation cast to float64
+    would start the kernels ~1e-7 apart."""
     budget_exceptions: ClassVar[dict[str, str]] = {}
     """Preset -> why this method's paper prescribes another budget there; only in these presets
     may a subclass's ``presets`` set ``BUDGET_KEYS``."""
@@ -117,17 +124,17 @@ class TorchMethod(BaseMethod):
 
     # ----------------------------------------------------------------- the loop
     def _tensors(self, data: FeatureSet) -> dict:
-        """``data`` scaled once with the training statistics, as float32 tensors on the device:
+        """``data`` scaled once with the training statistics, as ``dtype`` tensors on the device:
         ``x`` (modality -> tensor), ``y``, ``subject`` codes (-1 for subjects not trained on).
         Batches are index views of these, so nothing is rescaled or converted per batch."""
         dev = self.device_
         x = {m: torch.as_tensor((arr - self.scaling_[m][0]) / self.scaling_[m][1],
-                                dtype=torch.float32, device=dev)
+                                dtype=self.dtype, device=dev)
              for m, arr in data.modalities.items()}
         subj = data.meta["subject"].to_numpy()
         pos = np.searchsorted(self.subjects_, subj).clip(max=len(self.subjects_) - 1)
         codes = np.where(self.subjects_[pos] == subj, pos, -1)
-        y = None if data.labels is None else torch.tensor(data.labels, dtype=torch.float32, device=dev)
+        y = None if data.labels is None else torch.tensor(data.labels, dtype=self.dtype, device=dev)
         return {"x": x, "y": y,
                 "subject": torch.as_tensor(codes, dtype=torch.long, device=dev)}
 
@@ -151,7 +158,12 @@ class TorchMethod(BaseMethod):
         self.roles_ = dict(train.roles)
         self.scaling_ = {m: (a.mean(axis=0), a.std(axis=0) + 1e-6) for m, a in train.modalities.items()}
         self.subjects_ = np.unique(train.subjects)
-        self.network_ = self.build_network(train).to(self.device_)
+        default_dtype = torch.get_default_dtype()
+        torch.set_default_dtype(self.dtype)  # initialise the weights in ``dtype``, not in float32
+        try:
+            self.network_ = self.build_network(train).to(self.device_, self.dtype)
+        finally:
+            torch.set_default_dtype(default_dtype)
         opt = self.make_optimizer(self.network_.parameters())
         sched = self.make_scheduler(opt)
         gen = torch.Generator().manual_seed(seed)

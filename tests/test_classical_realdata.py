@@ -6,6 +6,7 @@ from conftest import shared_data
 
 from datasets import load_dataset
 from methods.registry import MethodSpec
+from methods.tlr_dl import TLRDL
 from protocols import get_splitter
 from reports.metrics import evaluate
 
@@ -34,22 +35,34 @@ def test_tlr_beats_the_prior_on_the_dmer_sample():
 def test_tlr_on_wesad_e4_trial_split_still_loses_to_the_prior():
     """Documented failure. Holding out whole conditions, a linear map from wrist features
     extrapolates to a condition it never saw; AA-KNN loses to the prior there too. Five
-    subjects keep the test short; on all 15, quick preset: TLR-DL Chebyshev .109 / KL .23
-    against the prior's .092 / .113. With the paper's floor 0 the exact zeros of the simplex
-    projection make the KL far worse (.58), which the default floor 1e-3 prevents."""
+    subjects keep the test short: TLR-DL Chebyshev .1006 / KL .161 against the prior's
+    .0890 / .0966 (on all 15, quick: .108 / .203 against .092 / .113). The paper's floor 0
+    leaves exact zeros in the simplex projection, which the metrics clip to 1e-12: KL .199
+    here (.465 on all 15) at the same Chebyshev; the default floor 1e-3 prevents that.
+
+    Up to TLR-DL version 3 these figures depended on the BLAS kernel (KL .164 / .196 / .204
+    with floor 1e-3 and .201 / .419 / .524 with floor 0 on SkylakeX / Haswell / Prescott,
+    issue 20); since version 4 they agree across kernels to ~1e-6, far inside every margin
+    asserted here (the closest: Chebyshev 13 % above the prior's, floor 0's KL 24 % above)."""
     data = load_dataset("wesad-e4", data_root=shared_data("wesad_e4"))
     folds = get_splitter("subject-dependent")(data.meta, seed=0, group="trial")[:5]
     prior = _scores(data, folds, "prior")
     tlr, tlr_no_floor = _scores(data, folds, "tlr-dl"), _scores(data, folds, "tlr-dl", floor=0.0)
-    assert tlr[0] > prior[0] and tlr[1] > prior[1], "fixed? then update TLR-DL's docstring and this test"
-    assert tlr_no_floor[1] > 1.5 * tlr[1], (tlr_no_floor, tlr)
+    assert tlr[0] > 1.05 * prior[0] and tlr[1] > 1.3 * prior[1], \
+        ("fixed? then update TLR-DL's docstring and this test", tlr, prior)
+    assert tlr_no_floor[1] > 1.1 * tlr[1], (tlr_no_floor, tlr)
+    assert abs(tlr_no_floor[0] - tlr[0]) < 1e-3, (tlr_no_floor, tlr)
 
 
-def test_tlr_survives_the_top_of_its_ridge_grid_under_per_subject_normalisation():
+def test_tlr_admm_converges_at_the_top_of_its_ridge_grid_under_per_subject_normalisation():
     """Per-subject-normalised wesad-e4 LOSO, test subject S11: the validation split prefers the
-    strongest shrinkage (λ_W = 1e5, the labels are unpredictable across subjects), where the
-    ADMM diverges after its first iterations. Its last iterate predicted near one-hot rows
-    (KL 4.37 against the prior's ~.07); the lowest-objective iterate stays near the prior."""
+    strongest shrinkage (λ_W = 1e5, the labels are unpredictable across subjects). Up to
+    TLR-DL version 3 the ADMM diverged there (objective up to 1e11-1e15 depending on the BLAS
+    kernel; its last iterate predicted near one-hot rows, KL 4.37 against the prior's ~.077):
+    the Woodbury form of the W-step cancelled catastrophically (issue 20). With the stable
+    steps the objective decreases from the second iterate on (G = Γ = 1 with μ = 1e-3 puts it
+    at ~1.5e4-1.8e4 in the first two), the last iterate is kept, and it stays at the prior
+    (KL .0756 against .0769)."""
     from datasets.normalize import normalize_features
 
     data = normalize_features(load_dataset("wesad-e4", data_root=shared_data("wesad_e4")), "subject")
@@ -59,5 +72,9 @@ def test_tlr_survives_the_top_of_its_ridge_grid_under_per_subject_normalisation(
     prior = MethodSpec("prior").build("quick").fit(train, val)
     kl_tlr = evaluate(test.labels, tlr.predict(test))["kl"]
     kl_prior = evaluate(test.labels, prior.predict(test))["kl"]
-    assert max(h["objective"] for h in tlr.history_) > 100 * min(h["objective"] for h in tlr.history_)
-    assert kl_tlr < 1.5 * kl_prior, (kl_tlr, kl_prior)
+    assert tlr.lam_ == 1e5
+    obj = np.array([h["objective"] for h in tlr.history_])
+    assert (np.diff(obj[1:]) <= 1e-9 * obj[1:-1]).all(), "from the second iterate it never rises"
+    assert TLRDL.selected_iteration(tlr.history_) == len(obj) - 1
+    assert tlr.history_[-1]["change"] < tlr.tol, "stopped by its convergence test"
+    assert kl_tlr < 1.1 * kl_prior, (kl_tlr, kl_prior)
