@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "validation split (0: defaults; default: 0, or 20 in the paper preset for "
                         "methods whose paper tuned)")
 
+    r.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
+                   help="deterministic torch algorithms (matters on GPU; default: on in the paper "
+                        "preset, off otherwise)")
+
     pr = sub.add_parser("prepare", parents=[common], help="extract and cache a real dataset's features")
     pr.add_argument("--dataset", required=True)
     pr.add_argument("--data-root", default=None, help="root of the dataset (or MIXED_EMOTION_DATA)")
@@ -112,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--compare-paper", action="store_true",
                      help="put the paper's published values beside ours (dmer and wesad runs only)")
 
+    pg = sub.add_parser("pages", parents=[common],
+                        help="render docs/results/, the CLI reference and the README's generated "
+                             "blocks from the committed results under results/")
+    pg.add_argument("--check", action="store_true", help="write nothing; exit 1 naming the stale pages")
+    pg.add_argument("--add", type=Path, metavar="RUN_DIR", help="first copy a finished run's spec and rows "
+                                                                 "into results/NAME/")
+    pg.add_argument("--name", help="with --add: the name under results/")
+
     c = sub.add_parser("check", parents=[common], help="compare a run's metrics with a committed baseline")
     c.add_argument("run_dir", type=Path)
     c.add_argument("--baseline", type=Path, required=True)
@@ -132,7 +144,7 @@ def _run_options(args) -> dict:
     options = read_config(args.config) if args.config else {}
     flags = {k: getattr(args, k) for k in ("methods", "dataset", "data_root", "protocol",
                                             *PROTOCOL_FLAGS, "normalize", "preset", "seeds",
-                                            "split_seed", "tune", "out", "n_jobs", "time_limit",
+                                            "split_seed", "tune", "deterministic", "out", "n_jobs", "time_limit",
                                             "scheduler", "dask_local")}
     if args.dataset_option:
         flags["dataset_options"] = {**options.get("dataset_options", {}), **_parse_kv(args.dataset_option)}
@@ -180,6 +192,8 @@ def cmd_run(args) -> int:
             print("no table: every job of at least one run failed (details below and in "
                   f"{rundir.results_path})")
     wall = time.perf_counter() - t0
+    with rundir.lock():  # the measured time, for the results pages (benchmark/pages.py)
+        rundir.note_wall_time(wall, spec.n_jobs)
     status = max(_summarise_outcome(o) for o in outcomes)
     print(f"wall time {wall:.1f} s")
     return status
@@ -309,6 +323,24 @@ def cmd_check(args) -> int:
     return 1 if regressions else 0
 
 
+def cmd_pages(args) -> int:
+    from . import pages
+    from .errors import UsageError
+
+    if args.add:
+        if not args.name:
+            raise UsageError("--add: give --name NAME (the folder under results/)")
+        print(f"committed-results copy written: {pages.add(args.add, args.name)}")
+    stale = pages.write(check=args.check)
+    for path in stale:
+        print(f"{'stale' if args.check else 'written'}: {path.relative_to(pages.ROOT)}")
+    if args.check and stale:
+        print("pages out of date with results/: run `python -m benchmark pages` and commit them",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def _one_line(exc: BaseException) -> str:
     return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
 
@@ -326,7 +358,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     debug = args.debug or os.environ.get("BENCHMARK_DEBUG", "") not in ("", "0")
     commands = {"run": cmd_run, "prepare": cmd_prepare, "list": cmd_list, "report": cmd_report,
-                "check": cmd_check}
+                "check": cmd_check, "pages": cmd_pages}
     try:
         return commands[args.command](args)
     except Exception as exc:

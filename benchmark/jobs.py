@@ -105,6 +105,7 @@ class Job:
     # source_hash of the method, taken where the job is planned: a worker that unpickles a
     # class defined in a notebook may not see the same source file
     source: str = ""
+    deterministic: bool = False  # deterministic torch algorithms; in the key only when on
     drop: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, hash=False)
     tune: int = 0  # tuning budget (benchmark.tuning); in the key only when > 0
@@ -124,6 +125,7 @@ class Job:
             "drop": list(self.drop),
             "seed": self.seed,
             "shared_code": shared_code_hash(),
+            **({"deterministic": True} if self.deterministic else {}),
         }
 
     @property

@@ -1,5 +1,7 @@
-"""Run presets. A preset chooses the synthetic data size here and each method's training
-budget through the method's own ``presets`` table (``BaseMethod.presets``).
+"""Run presets. A preset chooses the synthetic data size and whether deterministic GPU
+algorithms are on (here), each method's training budget (the method's own ``presets`` table,
+``BaseMethod.presets``; the deep methods' shared budget in ``methods/training.py``) and the
+tuning budget (:func:`benchmark.tuning.budget`).
 
 - ``smoke``: seconds, for CI and the conformance tests.
 - ``quick``: the default; the whole default benchmark in minutes on a 2-core CPU.
@@ -20,3 +22,10 @@ def dataset_options(preset: str, dataset: str) -> dict:
     if preset not in PRESETS:
         raise KeyError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
     return dict(SYNTHETIC_OPTIONS[preset].get(dataset, {}))
+
+
+# Deterministic algorithms (torch.use_deterministic_algorithms, cuDNN autotuning off) per
+# preset unless ``--deterministic``/``--no-deterministic`` says otherwise: on for ``paper``,
+# the runs a table cites, which are meant for a GPU; on CPU they change nothing (every CPU
+# kernel the suite uses is deterministic), so quick and smoke runs skip the check.
+DETERMINISTIC = {"smoke": False, "quick": False, "paper": True}

@@ -3,8 +3,9 @@ row, the cost table, and on request figures, a self-contained HTML page and the 
 with the paper's published numbers.
 
 Every table's title says what produced it (:func:`table_title`): dataset and label
-construction, protocol and grouping, feature normalisation, preset, and defaults or tuning.
-The regression gate keys its baselines by these titles."""
+construction, protocol and split design, feature normalisation, preset, and defaults or
+tuning. Titles are for people: the regression gate keys its baselines by the records' structured
+configuration (:mod:`benchmark.check`), never by this text."""
 from __future__ import annotations
 
 from pathlib import Path

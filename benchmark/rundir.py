@@ -157,6 +157,13 @@ class RunDir:
                               "rewrite it") from exc
         return manifest
 
+    def note_wall_time(self, seconds: float, n_jobs: int) -> None:
+        """Record in ``run.json`` how long the last ``run`` took, on how many workers."""
+        if self.manifest_path.exists():
+            manifest = json.loads(self.manifest_path.read_text())
+            manifest.update(wall_seconds=round(seconds, 1), n_jobs=n_jobs)
+            self.write_manifest(manifest)
+
     def write_experiment(self, manifest: dict) -> None:
         atomic_write(self.experiment_path, json.dumps(manifest, indent=1, ensure_ascii=False).encode())
 

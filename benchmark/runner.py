@@ -53,6 +53,7 @@ def plan(cfg: RunSpec, data: FeatureSet, folds: dict[int, list[Fold]], data_opti
                               protocol_options=protocol_options, fold=f.index, block=f.block,
                               preset=cfg.preset, seed=seed, split_seed=split_seed,
                               fold_hash=fold_hash(f), block_kind=kind, source=source_hash(spec.cls),
+                              deterministic=cfg.deterministic_jobs,
                               drop=tuple(drop),
                               tune=budget(spec.cls, cfg.preset, cfg.tune))
                     out.append((job, f))

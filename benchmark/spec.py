@@ -29,6 +29,7 @@ PROTOCOL_FLAGS = {"group": "--group", "n_splits": "--n-splits", "folds": "--fold
                   "repeats": "--repeats", "val_size": "--val-size"}
 OPTIONS = ("methods", "dataset", "data_root", "dataset_options", "protocol", "protocol_options",
            *PROTOCOL_FLAGS, "normalize", "preset", "seeds", "split_seed", "tune", "references",
+           "deterministic",
            "out", "n_jobs", "time_limit", "scheduler", "dask_local")
 
 
@@ -54,6 +55,8 @@ class RunSpec:
     # add the prior and (where the data has a stimulus) the stimulus oracle unless listed; on in
     # every spec :func:`build` makes (command line, config, API), off for a bare RunSpec
     references: bool = False
+    # deterministic torch algorithms (GPU); None: the preset's rule (benchmark.presets)
+    deterministic: bool | None = None
     out: Path | None = None
     n_jobs: int = 1
     time_limit: float | None = None
@@ -63,6 +66,12 @@ class RunSpec:
     drops: tuple[tuple[str, ...], ...] = ((),)
     # the options as given (command line and config file), for the warm re-run fast path
     request: dict | None = field(default=None, compare=False)
+
+    @property
+    def deterministic_jobs(self) -> bool:
+        from .presets import DETERMINISTIC
+
+        return DETERMINISTIC[self.preset] if self.deterministic is None else self.deterministic
 
     def split_seed_of(self, seed: int) -> int:
         """The seed that draws the partition of run seed ``seed``: itself, unless fixed."""
@@ -81,7 +90,7 @@ class RunSpec:
                "dataset_options": dict(self.dataset_options), "protocol": self.protocol,
                "normalize": options.pop("normalize", "none"), "protocol_options": options,
                "preset": self.preset, "seeds": list(self.seeds), "split_seed": self.split_seed,
-               "tune": self.tune, "references": self.references}
+               "tune": self.tune, "references": self.references, "deterministic": self.deterministic}
         return json.loads(json.dumps(out, default=str))
 
 
@@ -116,20 +125,27 @@ def build(**options) -> RunSpec:
     if normalize != "none":  # only then in the job key, so existing keys do not change
         protocol_options["normalize"] = normalize
     validate.protocol(protocol, protocol_options, flags)
+    if not isinstance(given.get("deterministic", False), bool):
+        raise UsageError(f"--deterministic {given['deterministic']!r}: expected true or false")
     tune, split_seed = given.get("tune"), given.get("split_seed")
     validate.count(tune, "--tune", "configurations (0: defaults)")
     validate.count(split_seed, "--split-seed", "(a seed)")
     validate.count(given.get("dask_local"), "--dask-local", "workers")
     validate.positive(given.get("time_limit"), "--time-limit")
-    try:
-        methods = resolve_methods(given.get("methods", "all"))
-    except (KeyError, TypeError) as exc:
-        raise UsageError(f"--methods: {exc.args[0]}") from None
-    validate.unique_methods(methods)
+    asked = given.get("methods", "all")
+    if isinstance(asked, str):  # as typed: broken plugins and empty lists are named
+        methods = validate.methods(asked)
+    else:
+        try:
+            methods = resolve_methods(asked)
+        except (KeyError, TypeError) as exc:
+            raise UsageError(f"--methods: {exc.args[0]}") from None
+        validate.unique_methods(methods)
     return RunSpec(methods=tuple(methods), dataset=dataset, dataset_options=dataset_options,
                    protocol=protocol, protocol_options=protocol_options, preset=preset,
                    seeds=validate.seeds(given.get("seeds", "0")), split_seed=split_seed, tune=tune,
                    references=bool(given.get("references", True)),
+                   deterministic=given.get("deterministic"),
                    out=Path(given["out"]) if "out" in given else None,
                    n_jobs=validate.n_jobs(given.get("n_jobs")), time_limit=given.get("time_limit"),
                    scheduler=given.get("scheduler"), dask_local=given.get("dask_local", 0),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import signal
 import threading
 import time
@@ -50,6 +51,20 @@ def _time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, old)
 
 
+def _deterministic(on: bool) -> None:
+    """Deterministic torch algorithms for this job (GPU: cuBLAS workspace, no cuDNN autotuning;
+    an operation without a deterministic implementation then fails the job, loudly, rather than
+    giving run-to-run differences)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(on)
+    torch.backends.cudnn.benchmark = not on and torch.backends.cudnn.benchmark
+
+
 def _limit_torch_threads(n: int) -> None:
     try:
         import torch
@@ -77,6 +92,7 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
     pred = None
     try:
         _limit_torch_threads(threads)
+        _deterministic(job.deterministic)
         with threadpool_limits(threads):
             d = data
             for m in job.drop:

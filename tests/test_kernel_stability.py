@@ -33,7 +33,7 @@ METHODS = ("prior", "aa-knn", "pt-svm", "sa-cpnn", "ldl-lrr", "tlr-dl", "cad")
 FIT = """
 import sys
 import numpy as np, pandas as pd
-from benchmark.registry import MethodSpec
+from methods.registry import MethodSpec
 from datasets.base import FeatureSet
 
 rng = np.random.default_rng(0)

@@ -176,3 +176,15 @@ def test_a_changed_metric_definition_rescores_stored_predictions(tmp_path, monke
     np.testing.assert_allclose(again.results["chebyshev"], first.results["chebyshev"])
     stored = json.loads(RunDir(tmp_path / "run").record_path(first.records[0]["key"]).read_text())
     assert stored["metrics_version"] == "a-new-definition"
+
+
+def test_paper_runs_use_deterministic_algorithms_unless_told_otherwise(tmp_path):
+    from benchmark.runner import prepare
+    from benchmark.spec import build
+
+    def flags(**kw):
+        spec = build(methods="prior", out=tmp_path / "x", dataset_options={"n_subjects": 2, "n_windows": 2}, **kw)
+        return {j.deterministic for j, _ in prepare(spec)[2]}
+
+    assert flags(preset="paper") == {True} and flags(preset="smoke") == {False}
+    assert flags(preset="paper", deterministic=False) == {False}
