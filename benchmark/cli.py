@@ -331,7 +331,7 @@ def cmd_pages(args) -> int:
         if not args.name:
             raise UsageError("--add: give --name NAME (the folder under results/)")
         print(f"committed-results copy written: {pages.add(args.add, args.name)}")
-    stale = pages.write(check=args.check)
+    stale = pages.write(build_parser(), check=args.check)
     for path in stale:
         print(f"{'stale' if args.check else 'written'}: {path.relative_to(pages.ROOT)}")
     if args.check and stale:
