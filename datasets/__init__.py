@@ -16,12 +16,15 @@ _DOCS: dict[str, str] = {}
 _discovered = False
 
 
-def register_dataset(name: str, doc: str = "") -> Callable:
-    """Decorator registering ``fn(**options) -> FeatureSet`` under ``name``."""
+def register_dataset(name: str, doc: str = "", constraints: dict | None = None) -> Callable:
+    """Decorator registering ``fn(**options) -> FeatureSet`` under ``name``; ``constraints``
+    declares the accepted values of its options (:mod:`datasets.params`), checked before the
+    data loads (``fn.constraints``)."""
 
     def deco(fn: Callable[..., FeatureSet]) -> Callable[..., FeatureSet]:
         _LOADERS[name] = fn
         _DOCS[name] = doc or (fn.__doc__ or "").strip().splitlines()[0]
+        fn.constraints = dict(constraints or {})
         return fn
 
     return deco

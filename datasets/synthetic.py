@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import register_dataset
 from .base import FeatureSet
+from .params import Bool, Int, Real
 
 PANAS10 = ("inspired", "alert", "excited", "enthusiastic", "determined",
            "afraid", "upset", "nervous", "scared", "distressed")
@@ -121,7 +122,13 @@ def _subject_styles(n_subjects: int, rng: np.random.Generator) -> list[tuple[flo
     return [(0.05 * rng.standard_normal(), rng.uniform(0.55, 1.0)) for _ in range(n_subjects)]
 
 
-@register_dataset("synthetic", "DMER-shaped synthetic data (the default; in memory, seeded)")
+_SHARED = {"seed": Int(low=0), "drift": Real(low=0), "subject_shift": Real(low=0),
+           "trial_signature": Real(low=0), "n_windows": Int(low=1)}
+
+
+@register_dataset("synthetic", "DMER-shaped synthetic data (the default; in memory, seeded)",
+                  constraints={**_SHARED, "n_subjects": Int(low=1), "n_positive": Int(low=0),
+                               "n_negative": Int(low=0), "n_mixed": Int(low=0), "full_scale": Bool()})
 def make_synthetic(n_subjects: int = 16, n_positive: int = 8, n_negative: int = 8,
                    n_mixed: int = 16, n_windows: int = 8, seed: int = 0,
                    full_scale: bool = False, drift: float = 0.05, subject_shift: float = 0.8,
@@ -145,7 +152,8 @@ def make_synthetic(n_subjects: int = 16, n_positive: int = 8, n_negative: int = 
                      extra_meta={"clip_type": "kind", "stimulus": "trial"})
 
 
-@register_dataset("synthetic-wesad", "WESAD-shaped synthetic data (ECG, EDA, EMG, ACC)")
+@register_dataset("synthetic-wesad", "WESAD-shaped synthetic data (ECG, EDA, EMG, ACC)",
+                  constraints={**_SHARED, "n_subjects": Int(low=1)})
 def make_synthetic_wesad(n_subjects: int = 15, n_windows: int = 24, seed: int = 0,
                          drift: float = 0.05, subject_shift: float = 0.8,
                          trial_signature: float = 0.3) -> FeatureSet:

@@ -39,6 +39,7 @@ import pandas as pd
 
 from . import register_dataset
 from .base import DataError, FeatureSet
+from .params import Int, Real
 from .readers import read_csv
 from .cache import SubjectTask, extract_subjects, resolve_root
 from .features import wesad as fw
@@ -171,7 +172,9 @@ def assemble(name: str, dirs: Sequence[Path], parts: dict, roles: dict, items: S
                       emotions=tuple(items), valence=item_valence(items), meta=meta, name=name, info=info)
 
 
-@register_dataset("wesad-e4", "WESAD wrist (E4) CSVs + questionnaires: BVP/HRV, EDA, TEMP, ACC windows")
+@register_dataset("wesad-e4", "WESAD wrist (E4) CSVs + questionnaires: BVP/HRV, EDA, TEMP, ACC windows",
+                  constraints={"shift": Real(low=0, low_open=True), "margin": Real(low=0),
+                               "end_lag": Real(low=0), "n_jobs": Int(low=1)})
 def load_wesad_e4(data_root: str | None = None, subjects: Sequence[str] | None = None,
                   shift: float = 10.0, margin: float = 30.0, end_lag: float = 60.0,
                   offsets: dict | None = None, items: str | Sequence[str] = DEFAULT_LABEL_SET,

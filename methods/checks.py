@@ -38,7 +38,7 @@ from datasets.synthetic import make_synthetic, make_synthetic_wesad
 
 from .base import FAMILIES, BaseMethod
 from .contract import PredictionError, check_prediction
-from .params import Constraint, ParameterError, check_params, declared
+from datasets.params import Constraint, ParameterError, check_params, declared
 from .prior import Prior
 from .registry import method_parameters
 
@@ -151,11 +151,11 @@ def check_parameters_declared(cls) -> None:
     assert not required, f"{label}: give {required} a default (a method is built from its preset alone)"
     missing = [p for p in params if p not in constraints]
     assert not missing, (f"{label}: no constraint declared for {missing}; add them to the class "
-                         "attribute `constraints` (methods.params)")
+                         "attribute `constraints` (datasets.params)")
     stray = [k for k in cls.__dict__.get("constraints", {}) if k not in params]
     assert not stray, f"{label}: constraints declared for {stray}, which __init__ does not take"
     bad = [k for k, c in constraints.items() if not isinstance(c, Constraint)]
-    assert not bad, f"{label}: constraints of {bad} are not methods.params.Constraint objects"
+    assert not bad, f"{label}: constraints of {bad} are not datasets.params.Constraint objects"
 
 
 def _search_values(space: dict) -> dict[str, list]:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from datasets.base import DataError
-from methods.params import Choice, Constraint, Int, Optional, Real
+from datasets.params import Choice, Constraint, Int, Optional, Real
 
 # Protocol options the runner consumes before splitting (per-subject feature normalisation);
 # they belong to the protocol's settings, but no splitter takes them.
@@ -74,7 +74,7 @@ class Protocol:
 _PROTOCOLS: dict[str, Protocol] = {}
 
 
-# Constraints of the options the built-in splitters share (methods.params declarations).
+# Constraints of the options the built-in splitters share (datasets.params declarations).
 VAL_SIZE = Real(low=0, high=1, high_open=True)
 N_SPLITS, REPEATS = Int(low=2), Int(low=1)
 

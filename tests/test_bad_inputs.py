@@ -60,12 +60,35 @@ def smoke_run(tmp_path_factory):
     (["--dataset-option", "n_subjects=many"], "n_subjects"),
     (["--time-limit", "0"], "--time-limit"),
     (["--methods", " "], "--methods"),
+    # declared ranges of dataset and protocol options, and split options no part takes
+    (["--dataset-option", "n_subjects=0"], "n_subjects"),
+    (["--n-splits", "1"], "--n-splits"),
+    (["--val-size", "1.5"], "--val-size"),
+    (["--folds", "some"], "--folds"),
+    (["--n-splits", "3", "--protocol", "loso"], "--n-splits"),
+    (["--group", "window", "--protocol", "hyperparams", "--repeats", "0"], "--repeats"),
+    (["--split-seed", "-2"], "--split-seed"),
+    (["--config", "/nonexistent/run.toml"], "--config"),
 ])
 def test_bad_run_options_are_refused_before_any_work(capsys, tmp_path, flags, names):
     out = tmp_path / "run"
     args = ["run", "--preset", "smoke", "--methods", "prior", *flags, "--out", out]
     refused(capsys, *args, names=names)
     assert not out.exists(), "nothing may be created before validation passes"
+
+
+# ------------------------------------------------------------------ data a protocol cannot split
+@pytest.mark.parametrize("flags, names", [
+    (["--protocol", "kfold"], "protocol 'kfold' splits samples as if they were independent"),
+    (["--dataset-option", "n_subjects=1", "--protocol", "loso"], "'loso' needs at least 2 subjects; dataset 'synthetic' has 1"),
+    (["--dataset-option", "n_positive=1", "--dataset-option", "n_negative=0", "--dataset-option",
+      "n_mixed=0"], "needs at least 2 trials per subject"),
+    (["--n-splits", "3", "--folds", "4"], "folds=4 is more than n_splits=3"),
+])
+def test_a_protocol_the_data_cannot_support_stops_before_any_job(capsys, tmp_path, flags, names):
+    out = tmp_path / "run"
+    refused(capsys, "run", "--preset", "smoke", "--methods", "prior", *flags, "--out", out, names=names)
+    assert not out.exists()
 
 
 # ------------------------------------------------------------------ method parameters

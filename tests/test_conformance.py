@@ -9,7 +9,7 @@ import pytest
 
 from methods import checks
 from methods.base import BaseMethod
-from methods.params import Real
+from datasets.params import Real
 from methods.registry import method_classes
 from reports.metrics import evaluate
 

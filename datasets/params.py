@@ -1,5 +1,7 @@
-"""Declared constraints of method hyper-parameters: type, range and choices.
+"""Declared constraints of options: type, range and choices — of method hyper-parameters,
+protocol options and dataset loader options alike.
 
+It lives in the bottom package so that datasets, methods and protocols all declare with it.
 Every method declares, in its class attribute ``constraints``, one constraint per ``__init__``
 parameter (``random_state`` excepted). The declarations of a class and its bases are merged
 (:func:`declared`), so a deep method inherits the training loop's (``epochs``, ``lr``, ...).
@@ -11,7 +13,9 @@ search space satisfy them, so a plugin is held to the same rule.
 
 The constraint objects are small and composable: ``Int(low=1)``, ``Real(low=0, low_open=True)``,
 ``Choice("sum", "concat")``, ``Bool()``, ``Seq(Real(low=0))``, ``Optional(Int(low=1))`` and
-``AnyOf(Real(low=0, low_open=True), Choice("auto"))``.
+``AnyOf(Real(low=0, low_open=True), Choice("auto"))``. Protocols declare their options'
+constraints when they register (:func:`protocols.register_protocol`), dataset loaders theirs
+(:func:`datasets.register_dataset`).
 """
 from __future__ import annotations
 
