@@ -61,3 +61,15 @@ def test_unknown_experiment_lists_valid():
     with pytest.raises(KeyError, match="ablation-modules"):
         build("nope", ["eeg"])
     assert set(EXPERIMENTS) == {"main", "ablation-modules", "ablation-modalities", "alternatives", "hyperparams"}
+
+
+def test_main_holds_trials_out_by_default_and_routes_the_grouping_to_its_subject_dependent_part(tmp_path):
+    md = _run("main", tmp_path / "default", parse_methods("prior"))
+    assert "subject-dependent (trials held out: 1 of 5 folds per subject)" in md
+    cfg = RunSpec(methods=[], preset="smoke", dataset_options=TINY, protocol="main",
+                  protocol_options={"group": "window", "val_size": 0.2}, out=tmp_path / "window")
+    outcomes = dict((p.name, o) for p, o in run_experiment("main", cfg, parse_methods("prior")))
+    sd = outcomes["subject-dependent"].records[0]["config"]["protocol"]["options"]
+    lo = outcomes["loso"].records[0]["config"]["protocol"]["options"]
+    assert sd["group"] == "window" and sd["val_size"] == 0.2
+    assert "group" not in lo and lo["val_size"] == 0.2
