@@ -51,9 +51,10 @@ Why these factors. *Kernel, ×3*: two kernels give one sample of how far roundin
 a cell, while the next machine may pick a third kernel. Prescott (SSE3, the oldest OpenBLAS
 target every x86-64 processor runs) with torch's DEFAULT capability and MKL limited to SSE4.2
 is the kernel farthest from today's AVX2/AVX-512 defaults, so its |Δ| is close to the largest
-any pair of kernels shows (in issue 20's TLR-DL table the Prescott-vs-SkylakeX gap is the
-largest of the four kernels, and every other kernel lies within it); ×3 is the margin for
-machines between the two and for an estimate from a single pair. *Seed, ×2*: a movement
+any pair of kernels shows (in TLR-DL's measurements before its version 4, docs/methods/tlr-dl.md,
+the Prescott-vs-SkylakeX gap is the largest of the four kernels, and every other kernel lies
+within it); ×3 is the margin for machines between the two and for an estimate from a single
+pair. *Seed, ×2*: a movement
 within two seed standard deviations (the 95 % band of a normal) cannot be told from
 re-seeding; a change that draws its random numbers differently (a reordered shuffle, another
 torch release's initialiser) moves seeded methods by that much and changes no conclusion the

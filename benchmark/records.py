@@ -102,7 +102,8 @@ def scores(truth, pred, trials) -> dict:
 
 
 def records_frame(records: list[dict]):
-    """The tidy public table (``results.csv``): one row per job, DESIGN.md's columns first."""
+    """The tidy public table (``results.csv``): one row per job, the columns listed in
+    docs/concepts/reading.md first."""
     import numpy as np
     import pandas as pd
 

@@ -1,4 +1,4 @@
-"""The shared tuner (issue 13): every method searched with the same budget on its fold's inner
+"""The shared tuner (docs/concepts/tuning.md): every method searched with the same budget on its fold's inner
 validation split, never on the test part.
 
 For a job with budget N > 0 (``run --tune N``, or the ``paper`` preset for a method whose paper

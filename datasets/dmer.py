@@ -1,6 +1,6 @@
 """``dmer``: the DMER release (Yang et al., Sci Data 2024), per-subject folders under ``data_root``.
 
-Two layouts are read (datasets.md §1.5):
+Two layouts are read (docs/datasets.md, DMER):
 
 - ``source="features"`` (default) — the official pipeline's outputs per subject:
   ``datas.mat`` (``dis_label``: 32 × 10, each trial's PANAS scores over their sum, indexed by

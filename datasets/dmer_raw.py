@@ -1,5 +1,5 @@
 """The raw DMER recordings of one subject, aligned as the official ``Format_Data.m`` +
-``Format_video.py`` + ``AlignAllData.py`` do (datasets.md §1.2-1.5, §1.7).
+``Format_video.py`` + ``AlignAllData.py`` do (docs/datasets.md, DMER).
 
 Files, searched anywhere under the subject folder: ``*_raw.edf`` (DSI-24 EEG, 300 Hz, 25
 signals, signal 25 = trigger), ``raw_gsr.csv`` (4 Hz) and ``raw_ppg.csv`` (100 Hz) (columns:

@@ -11,7 +11,7 @@ label is its condition's PANAS distribution over the ``items`` of the chosen lab
 Labels are built from the questionnaire at every load, outside the per-subject feature cache, so
 switching the label construction never re-extracts features.
 
-Alignment (datasets.md §6). The questionnaire's START/END count from the *chest* device's start;
+Alignment (docs/datasets.md). The questionnaire's START/END count from the *chest* device's start;
 each E4 file starts at its own time, and the readme says the devices were synchronised by hand
 from a double tap. Without the chest recording that tap cannot be matched, and in the wrist ACC
 alone it is not distinguishable from other tap-like events. What the data do fix is the end: the

@@ -2,7 +2,7 @@
 
 Shared by the ``wesad`` (chest + wrist pickle) and ``wesad-e4`` (wrist CSV) loaders. The file
 is ``;``-separated, padded to 27 fields, with sections ``# ORDER``, ``# START``, ``# END``,
-five ``# PANAS`` rows (in ORDER), ``# STAI``, ``# DIM`` and ``# SSSQ`` (datasets.md §2.3).
+five ``# PANAS`` rows (in ORDER), ``# STAI``, ``# DIM`` and ``# SSSQ`` (docs/datasets.md).
 
 Quirks handled here:
 

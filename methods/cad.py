@@ -75,7 +75,7 @@ class CAD(TorchMethod):
     rescales the effective step in the first iterations.
 
     Precision: float64 (inputs, weights and their initialisation). In float32 the same run on
-    the DMER sample moved CAD's KL by 1.9 % between the math kernels of two CPUs (issue 20):
+    the DMER sample moved CAD's KL by 1.9 % between the math kernels of two CPUs (docs/reproducibility.md):
     torch's vectorised and scalar kernels (including the initialisers) differ in the last
     bit, and 100 epochs of Adam with dropout grow float32's last-bit differences to that size.
     Grown from float64's, they stay invisible; the network is small enough for the cost not to
@@ -91,7 +91,7 @@ class CAD(TorchMethod):
 
     version = "3"  # 3: float64 (float32 results depended on the math kernel); 2: fused Adam
     dtype = torch.float64
-    shared_budget = False  # borrows the deep loop but is not one of the deep methods compared (issue 13 item 6)
+    shared_budget = False  # borrows the deep loop but is not a deep method compared (docs/concepts/presets.md)
     presets = {
         "smoke": {"epochs": 40, "patience": 10},
         "quick": {"epochs": 100, "patience": 15},

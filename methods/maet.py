@@ -160,7 +160,7 @@ class MAET(TorchMethod):
     d = 32; the grid around them is our choice.
     """
 
-    version = "2"  # shared budget (issue 13) and fused Adam (float rounding) changed results
+    version = "2"  # shared budget and fused Adam changed results (docs/concepts/presets.md)
     presets = {  # training budget: TorchMethod.presets
         "smoke": {"batch_size": 64, "lr": 3e-3, "depth": 2},
     }

@@ -156,7 +156,7 @@ class SACPNN(TorchMethod):
     gradient and of its product with the previous one; near a minimum those are decided by the
     last digits, and in float32 they depended on the math kernel: the same run moved SA-CPNN's
     mean KL by 1.2 % on the wesad-e4 trial split and 9 % on the DMER sample between the
-    OpenBLAS/MKL/ATen kernels of two CPUs (issue 20, up to version 2). In float64 the runs agree.
+    OpenBLAS/MKL/ATen kernels of two CPUs (up to version 2; docs/reproducibility.md); in float64 they agree.
 
     Deviations: the paper stops at a training-error goal after its epoch budget; here the
     budget is ``epochs`` with early stopping on validation KL (the paper has no validation

@@ -110,7 +110,7 @@ class TiCAL(TorchMethod):
     readable), learning rate and width around the defaults.
     """
 
-    version = "2"  # shared budget (issue 13) and fused Adam (float rounding) changed results
+    version = "2"  # shared budget and fused Adam changed results (docs/concepts/presets.md)
     presets = {  # training budget: TorchMethod.presets (the paper's was not readable)
         "smoke": {"lr": 3e-3},
         "paper": {"d": 256},

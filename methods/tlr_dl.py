@@ -147,7 +147,7 @@ class TLRDL(BaseMethod):
       the W-system is XᵀX + 2λI (Cholesky, once) plus a rank-C term, solved through an
       orthogonal basis of that term (:meth:`_w_step`); the dense O is formed only for the
       convergence test. Exact algebra, not an approximation.
-    - Numerical stability (issue 20). A = WᵀXᵀ is often rank-deficient (after the ridge start
+    - Numerical stability (docs/reproducibility.md). A = WᵀXᵀ is often rank-deficient (after the ridge start
       its rank is the number of distinct label rows: 3 of 9 on a wesad-e4 trial-split
       subject), so with λ_O = 1e-4 M reaches ~5e3 and the rank-C term of the W-system is
       huge. Up to version 3 that system was solved by the textbook Woodbury formula, whose
@@ -162,7 +162,7 @@ class TLRDL(BaseMethod):
     - A bias column is appended to X (PyLDL has none) and is not regularised: with a
       shrunk bias, a strongly regularised W pulled XW towards 0, whose simplex projection is
       the uniform distribution, and TLR-DL lost to the training-mean prior on the DMER sample
-      and on wesad-e4 (issue 14).
+      and on wesad-e4 (docs/methods/tlr-dl.md).
     - Known failure (tests/test_classical_realdata.py): on the wesad-e4 trial split (whole
       conditions held out) TLR-DL still loses to the prior (Chebyshev .108 / KL .203 against
       .092 / .113, 15 subjects, quick); a linear map cannot extrapolate to an unseen
@@ -237,7 +237,7 @@ class TLRDL(BaseMethod):
         R⁻¹b − R⁻¹U(I + CUᵀR⁻¹U)⁻¹CUᵀR⁻¹b with C = (1+μ)MMᵀ, cancels catastrophically when
         ‖M‖ is large (it reaches ~5e3 when A is rank-deficient, see :meth:`_o_step`): on the
         wesad-e4 trial split it lost every digit in the first W-step, and TLR-DL's KL moved by
-        30 % with the BLAS kernel (issue 20). ``target`` = μG + Lᵀ − Γ.
+        30 % with the BLAS kernel (docs/reproducibility.md). ``target`` = μG + Lᵀ − Γ.
         """
         rhs = (dtx + (target @ m.T) @ ax).T          # [(μG + Lᵀ − Γ)OᵀX + DᵀX]ᵀ, p × C
         r_m = np.linalg.qr(m.T, mode="r")             # MMᵀ = Rₘᵀ Rₘ

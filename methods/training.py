@@ -59,7 +59,7 @@ class TorchMethod(BaseMethod):
     :meth:`make_optimizer` and :meth:`make_scheduler`.
     """
 
-    # The training budget of every deep method, per preset, in this one place (issue 13: equal
+    # The training budget of every deep method, per preset, in this one place (docs/concepts/presets.md: equal
     # budgets). ``patience`` 0 trains all epochs; otherwise the loop stops after ``patience``
     # epochs without a better inner-validation KL and restores the best epoch's weights.
     # quick (our choice): 40 epochs, patience 5 keeps every method on wesad-e4 LOSO within
@@ -86,7 +86,7 @@ class TorchMethod(BaseMethod):
     """Floating type of the inputs, targets and network, in which the network is also built and
     initialised. float32 for the deep methods; a method whose optimiser takes decisions on the
     sign of a gradient (SA-CPNN's Rprop) uses float64, where float32 rounding would make those
-    decisions depend on the math kernel (issue 20). torch's vectorised ``uniform_``/``normal_``
+    decisions depend on the math kernel (docs/reproducibility.md). torch's vectorised ``uniform_``/``normal_``
     differ from its scalar ones in the last bit, so a float32 initialisation cast to float64
     would start the kernels ~1e-7 apart."""
     budget_exceptions: ClassVar[dict[str, str]] = {}

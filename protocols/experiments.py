@@ -14,7 +14,7 @@ from methods.registry import MethodSpec, method_classes
 
 SPLITS = ("subject-dependent", "loso")
 
-# MSAF scale sets of the hyper-parameter study, as factors of 1/sqrt(d) (MPCL.md §2).
+# MSAF scale sets of the hyper-parameter study, as factors of 1/sqrt(d) (docs/methods/mpcl.md, MSAF).
 SCALE_SETS = {"1": (1.0,), "0.25,1": (0.25, 1.0), "0.25,1,4": (0.25, 1.0, 4.0),
               "1/16..16": (0.0625, 0.25, 1.0, 4.0, 16.0)}
 PROTOTYPES = (25, 50, 100, 200)

@@ -1,4 +1,4 @@
-"""Equal training budgets (issue 13): within a preset every deep method trains the same number
+"""Equal training budgets (docs/concepts/presets.md): within a preset every deep method trains the same number
 of epochs with the same patience and the shared loop's early-stopping rule, unless the method
 declares, with a reason, that its paper prescribes another budget in that preset."""
 import pytest

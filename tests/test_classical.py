@@ -280,7 +280,7 @@ def test_every_classical_method_beats_prior_on_sjaffe():
 @pytest.mark.parametrize("name", ["sa-cpnn", "cad"])
 def test_rounding_sensitive_trainers_run_in_float64(name):
     """SA-CPNN's Rprop decides on gradient signs and CAD's Adam grows rounding differences over
-    its epochs: in float32 both depended on the math kernel (issue 20). They train, and
+    its epochs: in float32 both depended on the math kernel (docs/reproducibility.md). They train, and
     initialise their weights, in float64; the default dtype is restored afterwards."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 5))

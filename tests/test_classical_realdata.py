@@ -1,4 +1,4 @@
-"""TLR-DL on the real data of issue 14: where it beat the prior once fixed, and where it still
+"""TLR-DL on the real data (docs/methods/tlr-dl.md): where it beat the prior once fixed, and where it still
 loses (documented, reproduced here so the failure is never silent)."""
 import numpy as np
 import pytest
@@ -42,7 +42,7 @@ def test_tlr_on_wesad_e4_trial_split_still_loses_to_the_prior():
 
     Up to TLR-DL version 3 these figures depended on the BLAS kernel (KL .164 / .196 / .204
     with floor 1e-3 and .201 / .419 / .524 with floor 0 on SkylakeX / Haswell / Prescott,
-    issue 20); since version 4 they agree across kernels to ~1e-6, far inside every margin
+    docs/reproducibility.md); since version 4 they agree across kernels to ~1e-6, far inside every margin
     asserted here (the closest: Chebyshev 13 % above the prior's, floor 0's KL 24 % above)."""
     data = load_dataset("wesad-e4", data_root=shared_data("wesad_e4"))
     folds = get_splitter("subject-dependent")(data.meta, seed=0, group="trial")[:5]
@@ -59,7 +59,7 @@ def test_tlr_admm_converges_at_the_top_of_its_ridge_grid_under_per_subject_norma
     strongest shrinkage (λ_W = 1e5, the labels are unpredictable across subjects). Up to
     TLR-DL version 3 the ADMM diverged there (objective up to 1e11-1e15 depending on the BLAS
     kernel; its last iterate predicted near one-hot rows, KL 4.37 against the prior's ~.077):
-    the Woodbury form of the W-step cancelled catastrophically (issue 20). With the stable
+    the Woodbury form of the W-step cancelled catastrophically (docs/reproducibility.md). With the stable
     steps the objective decreases from the second iterate on (G = Γ = 1 with μ = 1e-3 puts it
     at ~1.5e4-1.8e4 in the first two), the last iterate is kept, and it stays at the prior
     (KL .0756 against .0769)."""

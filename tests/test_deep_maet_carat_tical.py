@@ -115,7 +115,7 @@ def test_subjects_not_trained_on_get_code_minus_one(small_data):
 
 
 def test_carat_paper_learning_rate_and_supcon_weight_collapse_predictions(conformance_split):
-    """Documented failure (issue 14): CARAT's official lr 5e-5 with SupCon weight 1 for 20
+    """Documented failure (docs/methods/carat.md): CARAT's official lr 5e-5 with SupCon weight 1 for 20
     epochs predicts one distribution for every sample, no better than the training-mean prior
     (DMER sample, paper preset: Chebyshev .1012 vs the prior's .1024, prediction std .0002).
     Small-scale reproduction: the same optimiser settings at smoke width collapse, while the

@@ -1,5 +1,5 @@
 """The classical LDL methods give the same predictions whichever math kernels the CPU selects
-(issue 20).
+(docs/reproducibility.md).
 
 numpy/scipy's OpenBLAS, torch's ATen and MKL each pick vectorised kernels for the processor at
 hand, which round differently. A numerically stable method turns those last-bit differences

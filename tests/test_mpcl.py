@@ -1,4 +1,4 @@
-"""MPCL's parts against their definitions (shared/methods/MPCL.md) and every variant end to end."""
+"""MPCL's parts against their definitions (docs/methods/mpcl.md) and every variant end to end."""
 from __future__ import annotations
 
 import math

@@ -162,7 +162,7 @@ def test_results_carry_the_trial_balanced_mean(tmp_path):
 def test_a_changed_metric_definition_rescores_stored_predictions(tmp_path, monkeypatch):
     """Metrics are stamped with the version of their definitions; a record scored by other
     definitions is re-scored from its stored predictions and labels when the run is re-run,
-    without retraining (issue 20: records never go stale)."""
+    without retraining (docs/reproducibility.md: records never go stale)."""
     from benchmark import records
     from reports import metrics
 

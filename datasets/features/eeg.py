@@ -6,7 +6,7 @@ eye components (ICLabel probability >= 0.9) are removed. ICLabel needs the optio
 ``mne-icalabel``; without it ICA is skipped with a warning rather than removing components by a
 different criterion.
 
-DE follows ``fea4eeg.py`` in spirit, with its quirks corrected (datasets.md §3.1): a Hann-
+DE follows ``fea4eeg.py`` in spirit, with its quirks corrected (docs/datasets.md, feature recipes): a Hann-
 windowed STFT (``scipy.signal.stft``) over non-overlapping 1 s windows of the full ``fs``
 samples (the official code truncates each 300-sample window to 256), band power as the mean
 |X|^2 over the bins inside each band (no DC bin in delta, no bin shared by two bands), and

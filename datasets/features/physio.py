@@ -6,7 +6,7 @@ and to the max) on the signal and on its first and second differences (21), then
 statistics of the FFT (median, mean, std, min, max, range: 27). GSR adds the mean Welch PSD (28).
 PPG is band-passed 0.5-8 Hz (3rd-order Butterworth, zero-phase) over the whole trial first.
 
-Where the official code is ambiguous we chose (datasets.md §3.2): the FFT statistics use the
+Where the official code is ambiguous we chose (docs/datasets.md, feature recipes): the FFT statistics use the
 magnitude ``|fft(x)|`` (the official ``useamp=True`` option), because numpy's lexicographic
 ordering of complex numbers makes the complex median/min/max meaningless.
 """

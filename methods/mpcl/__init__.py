@@ -31,7 +31,7 @@ class MPCL(TorchMethod):
     prototypical co-occurrence learning and hierarchical semantic compression.
 
     The paper's equations were lost in extraction; this follows the reconstruction in
-    shared/methods/MPCL.md. There is no official code, so there is no code to deviate from;
+    docs/methods/mpcl.md. There is no official code, so there is no code to deviate from;
     every reconstructed choice is a parameter below, marked [reconstructed]. Paper facts are
     marked [paper].
 
@@ -40,14 +40,14 @@ class MPCL(TorchMethod):
     modality MSAF has nothing to fuse and Z_phys = Z_p (the behavioural encoder then emits T
     tokens). Without the primary, the data's ``FeatureSet.without`` promotes the first auxiliary.
 
-    Where this departs from MPCL.md (each a parameter): the HSC slots are added to what they
+    Where this departs from the specification (each a parameter): the HSC slots are added to what they
     retrieve (``slot_residual``, else all C logits start identical); LayerNorm inside HSC
     (``layer_norm``); dropout on encoder tokens. ``w/ CrossAttn`` uses PyTorch's standard
-    multi-head attention, whose scale is 1/√d_head (MPCL.md writes 1/√d). Presets: ``paper``
+    multi-head attention, whose scale is 1/√d_head (the specification writes 1/√d). Presets: ``paper``
     is the paper's budget with d = 64, K = 100; ``quick`` and ``smoke`` shrink d and K (32/32,
     16/16; HSC 32 → 18 → 10 in quick) and use batch 32/48 so that a subject-dependent fold of
     ~180 windows gets several steps per epoch, with early stopping on the inner validation
-    split. Variants: the rows of MPCL.md §8, addressed as ``mpcl[w/o PRD]`` etc.
+    split. Variants: the paper's ablations (docs/methods/mpcl.md), addressed as ``mpcl[w/o PRD]`` etc.
 
     Search space (``search_space``): learning rate and K include the paper's 1e-3 and 100;
     d, τ_PRD, λ_PRD and λ_PCL (paper values lost) span the reconstructed defaults — our choice.
@@ -114,7 +114,7 @@ class MPCL(TorchMethod):
         early stopping on the inner validation split.
     """
 
-    version = "2"  # the shared training budget (issue 13) changed results
+    version = "2"  # the shared training budget (docs/concepts/presets.md) changed results
     presets = {
         # Training budget: TorchMethod.presets (the paper's 400 epochs in ``paper``).
         # smoke/quick: CPU sizes (d and K shrunk, batch 32 because a subject-dependent fold of

@@ -1,4 +1,4 @@
-"""Modality encoders by role (MPCL.md §1, paper Eq. 4): every modality becomes tokens of width d.
+"""Modality encoders by role (docs/methods/mpcl.md, paper Eq. 4): every modality becomes tokens of width d.
 
 - a primary with channel structure (EEG: channels × bands) -> one Linear(bands → d) per channel,
   so T = number of channels and each channel keeps its own weights (its identity);

@@ -1,4 +1,4 @@
-"""Hierarchical Semantic Compression, HSC (MPCL.md §6, paper Eq. 20-23), and the TransEnc head.
+"""Hierarchical Semantic Compression, HSC (docs/methods/mpcl.md, paper Eq. 20-23), and the TransEnc head.
 
     H_0 = [U_p ; U_b]                                  (tokens)                       [Eq. 20]
     H̃_l = Hopfield(R = C_l, Y = H_{l-1}, β)           learnable slots C_l (N_l × d)  [Eq. 21]

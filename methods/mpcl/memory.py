@@ -1,4 +1,4 @@
-"""The global prototype memory bank (MPCL.md §3, paper Eq. 9-10), shared by both modalities.
+"""The global prototype memory bank (docs/methods/mpcl.md, paper Eq. 9-10), shared by both modalities.
 
     α = softmax(β_a · Z Aᵀ)    (tokens × K)     addressing over K prototypes        [Eq. 9]
     Ẑ = α M                                      semantics-enriched embedding        [Eq. 10]

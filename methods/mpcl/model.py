@@ -1,4 +1,4 @@
-"""The MPCL network, wired by modality roles (MPCL.md §1-7).
+"""The MPCL network, wired by modality roles (docs/methods/mpcl.md).
 
     primary ─enc─► Z_p ┐
     auxiliary k ─enc─► Z_a^k ┴─ MSAF ─► Z_phys ─ memory ─► U_p = Z_phys + Ẑ_phys ┐

@@ -1,4 +1,4 @@
-"""Multi-Scale Associative Fusion, MSAF (MPCL.md §2, paper Eq. 5-8), and its alternatives.
+"""Multi-Scale Associative Fusion, MSAF (docs/methods/mpcl.md, paper Eq. 5-8), and its alternatives.
 
 For each auxiliary modality k, the primary tokens query the auxiliary tokens at every scale:
 

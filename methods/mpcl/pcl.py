@@ -1,4 +1,4 @@
-"""Prototypical Co-occurrence Learning, PCL (MPCL.md §5, paper Eq. 14-19), and InfoNCE.
+"""Prototypical Co-occurrence Learning, PCL (docs/methods/mpcl.md, paper Eq. 14-19), and InfoNCE.
 
 Per sample u = normalize(mean over tokens of U), U = Z + Ẑ (prototype-enhanced). The batch
 matrices U_p, U_b are at once state and stored patterns of a static Hopfield net (no

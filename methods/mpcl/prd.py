@@ -1,4 +1,4 @@
-"""Prototype Relation Distillation, PRD (MPCL.md §4, paper Eq. 11-13).
+"""Prototype Relation Distillation, PRD (docs/methods/mpcl.md, paper Eq. 11-13).
 
     S = softmax(M Mᵀ / τ) row-wise          teacher: relational structure of the prototypes [Eq. 11]
     k_i^b = argmax ᾱ_i^b,  k_i^p = argmax ᾱ_i^p                                           [Eq. 12]

@@ -28,7 +28,7 @@ class Check:
 
 REF = "test_numpy_matmul_reference"
 CHECKS = (
-    # issue 12's target: the Hopfield modules cost no more than the attention they replace (today 0.4)
+    # docs/speed.md's target: the Hopfield modules cost no more than the attention they replace (today 0.4)
     Check("MPCL step / MPCL[w/ TransEnc] step (quick)", "test_training_step[mpcl-quick]",
           "test_training_step[mpcl[w/ TransEnc]-quick]", high=1.2),
     # today 3.3 on the 2-core CI machine
