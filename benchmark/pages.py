@@ -22,6 +22,8 @@ when a page is out of date with the committed results.
 """
 from __future__ import annotations
 
+import argparse
+import functools
 import json
 import re
 import shutil
@@ -127,6 +129,8 @@ def cli_page(parser) -> str:
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     for name, p in sub.choices.items():
         p.prog = f"python -m benchmark {name}"
+        # a fixed width: argparse otherwise wraps to the terminal, and the page would differ by machine
+        p.formatter_class = functools.partial(argparse.HelpFormatter, width=100)
         lines += [f"## `{name}`", "", "```text", p.format_help().rstrip(), "```", ""]
     return "\n".join(lines)
 
