@@ -77,7 +77,7 @@ def _reproduce(name: str, spec: dict) -> str:
     data = spec.get("dataset_options", {}).get("data_root")
     note = f" (real data under `{data}`)" if data else ""
     return (f"```bash\npython -m benchmark run --config results/{name}/run.json --out runs/{name}\n```\n"
-            f"reproduces these rows{note}: `run.json` holds the whole run spec.")
+            f"reproduces these rows{note}: `run.json` holds the whole run spec.\n")
 
 
 def result_page(name: str) -> str:
