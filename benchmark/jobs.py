@@ -137,9 +137,14 @@ class Job:
         """Per-job seed from SeedSequence(base seed, job key without the tuning budget):
         independent of job order and of how jobs are spread over workers, and the same for a
         tuned job as for its untuned twin, so a tuned job's default candidate *is* the untuned
-        job and "tuned vs defaults" differs in the hyper-parameters only."""
+        job and "tuned vs defaults" differs in the hyper-parameters only; and independent of the
+        source hashes in the key."""
         config = self.config()
         config["method"].pop("tune", None)
+        # Nor does the seed follow the code's text: a docstring edit must not redraw a job's
+        # randomness (and move every stochastic result a baseline holds); the key still changes.
+        config["method"].pop("source", None)
+        config.pop("shared_code", None)
         untuned = hashlib.sha256(canonical_json(config).encode()).hexdigest()
         ss = np.random.SeedSequence(entropy=self.seed, spawn_key=(int(untuned[:8], 16),))
         return int(ss.generate_state(1)[0])
