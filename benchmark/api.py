@@ -41,22 +41,15 @@ class Results:
 
 def run(methods="all", **options) -> Results:
     """Run (or resume) a benchmark; keywords as the command line's flags (module docstring)."""
-    from protocols.experiments import EXPERIMENTS
-
-    from .experiments import run_experiment
+    from .experiments import run_any
     from .reporting import render_any
     from .rundir import RunDir
-    from .runner import run as run_spec
     from .spec import build
 
     spec = build(methods=methods, **options)
     rundir = RunDir(spec.resolved_out())
     with rundir.lock():
-        if spec.protocol in EXPERIMENTS:
-            run_experiment(spec.protocol, spec, None if methods == "all" else list(spec.methods),
-                           rundir=rundir)
-        else:
-            run_spec(spec, rundir)
+        run_any(spec, rundir, methods_given=methods != "all")
         render_any(rundir, allow_mixed_code=True)
     return load(rundir, allow_mixed_code=True)
 

@@ -170,21 +170,14 @@ def cmd_run(args) -> int:
             return 0
 
     spec = build(**{**options, "out": rundir.root})
-    from protocols.experiments import EXPERIMENTS
-
-    from .experiments import run_experiment
+    from .experiments import run_any
     from .reporting import render_any
-    from .runner import run
 
     t0 = time.perf_counter()
     # One lock over running and rendering: run.json, results.csv and the printed table all
     # come from this command even when another run on the same --out is waiting.
     with rundir.lock():
-        if spec.protocol in EXPERIMENTS:
-            explicit = None if options.get("methods", "all") == "all" else list(spec.methods)
-            outcomes = [o for _, o in run_experiment(spec.protocol, spec, explicit, rundir=rundir)]
-        else:
-            outcomes = [run(spec, rundir)]
+        outcomes = run_any(spec, rundir, methods_given=options.get("methods", "all") != "all")
         if all(o.results["status"].eq("ok").any() for o in outcomes):
             # a run may reuse records of unchanged jobs made by older code: the table says so
             print(render_any(rundir, allow_mixed_code=True))

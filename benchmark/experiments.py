@@ -40,3 +40,16 @@ def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
                       out=rundir.part(part.name).root)
         outcomes.append((part, run(cfg, rundir.part(part.name))))
     return outcomes
+
+
+def run_any(spec, rundir: RunDir, methods_given: bool):
+    """Run ``spec`` into ``rundir``: every part of an experiment (with the listed methods when
+    ``methods_given``, else the experiment's own), or one plain run; returns the outcomes. The
+    one place the command line and the Python API dispatch a run."""
+    from protocols.experiments import EXPERIMENTS
+
+    if spec.protocol in EXPERIMENTS:
+        explicit = list(spec.methods) if methods_given else None
+        return [o for _, o in run_experiment(spec.protocol, spec, explicit, rundir=rundir)]
+    return [run(spec, rundir)]
+
