@@ -55,26 +55,19 @@ def run(methods="all", **options) -> Results:
 
 
 def load(out, allow_incomplete: bool = False, allow_mixed_code: bool = False) -> Results:
-    """The :class:`Results` of a finished run directory (an experiment's parts together)."""
-    from .records import records_frame
-    from .reporting import IncompleteRunError, annotated_tables, _mixed_code
-    from .rundir import RunDir
+    """The :class:`Results` of a finished run directory (an experiment's parts together), read
+    by :func:`benchmark.results.open_run`."""
+    from .reporting import annotated_tables
+    from .results import open_run
 
-    rundir = out if isinstance(out, RunDir) else RunDir(out)
-    experiment = rundir.experiment()
-    parts = [rundir.part(p) for p in experiment["parts"]] if experiment else [rundir]
+    run_ = open_run(out, allow_incomplete=allow_incomplete, allow_mixed_code=allow_mixed_code)
     frames, tables, tests, md = [], [], {}, []
-    for part in parts:
-        manifest, records, missing = part.load()
-        if missing and not allow_incomplete:
-            raise IncompleteRunError(f"{part.root}: {len(missing)} of {len(manifest['jobs'])} jobs "
-                                     "have no valid record; resume the run, or pass allow_incomplete=True")
-        _mixed_code(part, records, allow_mixed_code)
-        frames.append(records_frame(records))
-        for table, _, table_tests in annotated_tables(records, part) if records else []:
+    for part in run_.parts:
+        frames.append(part.frame)
+        for table, _, table_tests in annotated_tables(part) if part.records else []:
             tables.append(table)
             tests[table.title] = table_tests
-        if part.table_path("md").exists():
-            md.append(part.table_path("md").read_text())
-    return Results(rundir.root, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
+        if part.rundir.table_path("md").exists():
+            md.append(part.rundir.table_path("md").read_text())
+    return Results(run_.rundir.root, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
                    tables, tests, "\n".join(md))

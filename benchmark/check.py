@@ -10,9 +10,11 @@ differently), nor on re-seeding. Each cell's tolerance is therefore measured, no
 
 Tables and columns are keyed by structured fields, not by display text
 -------------------------------------------------------------------------
-A table is the records sharing :func:`table_key`: dataset and its options, protocol and its
-options (``normalize`` taken out into its own field, "none" when absent), preset and the
-table's tuning budget (the largest per-method budget, 0 for defaults). A column is a method
+A table is the records sharing a :class:`benchmark.results.TableKey` (grouped by
+:func:`benchmark.results.group`, the one grouping every reader uses): dataset and its options
+(without paths: the same recordings elsewhere are the same table), protocol and its options
+(``normalize`` taken out into its own field, "none" when absent), preset and the table's tuning
+budget (the largest per-method budget, 0 for defaults). A column is a method
 spec (:func:`column_spec`): name, variant, parameters, dropped modalities and tuning budget.
 Column labels (and each table's key in brief, its "title") are stored beside them for people
 to read, never matched: rewording a table title or a column label changes nothing. Seeds are not part of the key (a seed run of
@@ -102,6 +104,7 @@ from reports.metrics import HIGHER_IS_BETTER, METRICS
 
 from .errors import BaselineError, UsageError
 from .provenance import kernel_signature
+from .results import TableKey, canonical, group, options_text
 
 FORMAT = "benchmark-baseline/2"
 KERNEL_FACTOR, SEED_FACTOR = 3.0, 2.0
@@ -116,27 +119,9 @@ REGENERATE = ("regenerate it with `python -m benchmark check RUN --baseline FILE
 
 
 # ----------------------------------------------------------------------------- keys
-def canonical(obj) -> str:
-    """A stable text of a JSON-able key (sorted keys), used to match keys."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _base_key(record: dict) -> dict:
-    cfg = record["config"]
-    options = dict(cfg["protocol"].get("options") or {})
-    normalize = options.pop("normalize", None) or "none"
-    return {"dataset": {"name": cfg["dataset"]["name"], "options": dict(cfg["dataset"].get("options") or {})},
-            "protocol": {"name": cfg["protocol"]["name"], "options": options},
-            "normalize": normalize, "preset": cfg["method"].get("preset")}
-
-
-def table_key(records: list[dict]) -> dict:
-    """The structured key of one table's records (module docstring): dataset and options,
-    protocol and options, normalisation, preset, and the table's tuning budget."""
-    key = _base_key(records[0])
-    key["tune"] = max((int(r["config"]["method"].get("tune") or 0) for r in records
-                       if r.get("family") != "reference"), default=0)
-    return key
+def key_text(key: dict) -> str:
+    """A stored table key in brief (:meth:`benchmark.results.TableKey.text`)."""
+    return TableKey.from_dict(key).text()
 
 
 def column_spec(record: dict) -> dict:
@@ -148,22 +133,9 @@ def column_spec(record: dict) -> dict:
             "drop": sorted(cfg.get("drop") or []), "tune": int(m.get("tune") or 0)}
 
 
-def _options_text(options: dict) -> str:
-    return "{" + ",".join(f"{k}={canonical(v) if isinstance(v, (dict, list)) else v}"
-                          for k, v in sorted(options.items())) + "}" if options else ""
-
-
-def key_text(key: dict) -> str:
-    """A table key in brief: ``dataset{opts} / protocol{opts} / normalize / preset / tune``."""
-    return " / ".join([key["dataset"]["name"] + _options_text(key["dataset"]["options"]),
-                       key["protocol"]["name"] + _options_text(key["protocol"]["options"]),
-                       f"normalize={key['normalize']}", f"preset={key['preset']}",
-                       f"tune={key['tune']}"])
-
-
 def spec_text(spec: dict) -> str:
     text = spec["name"] + (f" {spec['variant']}" if spec["variant"] else "")
-    text += _options_text(spec["params"]) if spec["params"] else ""
+    text += options_text(spec["params"]) if spec["params"] else ""
     text += "".join(f" w/o {d}" for d in spec["drop"])
     return text + (f" tune={spec['tune']}" if spec["tune"] else "")
 
@@ -210,24 +182,17 @@ def seeds_of(records: list[dict]) -> list[list[int]]:
 
 
 def run_tables(records: list[dict]) -> dict[str, RunTable]:
-    """canonical(table key) -> :class:`RunTable` with each column's means, computed with
-    :func:`reports.tables.build_table` on the table's ``records_frame`` rows."""
-    from reports.tables import build_table
-
-    from .records import records_frame
-
-    groups: dict[str, list[dict]] = {}
-    for r in records:
-        groups.setdefault(canonical(_base_key(r)), []).append(r)
+    """canonical(table key) -> :class:`RunTable` with each column's means: the tables of
+    :func:`benchmark.results.group`, each column labelled by its method spec so that two specs
+    never share a column, whatever the display labels say."""
     out = {}
-    for recs in groups.values():
-        key = table_key(recs)
-        specs = [canonical(column_spec(r)) for r in recs]
-        frame = records_frame(recs)
+    for tr in group(records):
+        frame = tr.frame.copy()
+        specs = [canonical(column_spec(r)) for r in tr.records]
         labels = dict(zip(specs, frame["label"]))
-        frame["label"] = specs  # one column per spec, whatever the display labels say
-        table = build_table(frame, key_text(key))
-        rt = RunTable(key, seeds_of(recs))
+        frame["label"] = specs
+        table = tr.table(frame)
+        rt = RunTable(tr.key.to_dict(), seeds_of(tr.records))
         for spec in dict.fromkeys(specs):
             rows = frame[frame["label"] == spec]
             bad = rows[rows["status"] != "ok"]
@@ -235,7 +200,7 @@ def run_tables(records: list[dict]) -> dict[str, RunTable]:
                      if spec in table.means.columns else {})
             rt.columns[spec] = Column(json.loads(spec), labels[spec], means, len(rows), len(bad),
                                       str(bad["error"].iloc[0])[:160] if len(bad) else "")
-        out[canonical(key)] = rt
+        out[canonical(rt.key)] = rt
     return out
 
 
@@ -245,7 +210,7 @@ def kernels_of(records: list[dict]) -> list[str]:
 
 
 def _partitions(records: list[dict]) -> set:
-    return {(canonical(_base_key(r)), r["config"]["protocol"].get("block"),
+    return {(TableKey.of_config(r["config"]).untuned(), r["config"]["protocol"].get("block"),
              r["config"]["protocol"].get("fold"),
              r["config"]["protocol"].get("indices") or r["config"]["protocol"].get("split_seed"))
             for r in records}
@@ -477,6 +442,8 @@ def load_baseline(path: Path) -> dict:
         missing = {"dataset", "protocol", "normalize", "preset", "tune"} - set(table["key"])
         if missing:
             raise bad(f"table {i}", f"key lacks {', '.join(sorted(missing))}")
+        # stored keys of earlier versions held the data's path: read without it
+        table["key"] = TableKey.from_dict(table["key"]).to_dict()
         if not isinstance(table.get("columns"), list):
             raise bad(f"table {i}", "has no 'columns' list")
         for j, col in enumerate(table["columns"]):

@@ -259,8 +259,8 @@ def _check_paper_comparable(rundir) -> None:
     for part in [rundir.part(name) for name in exp["parts"]] if exp else [rundir]:
         manifest = part.manifest()
         try:
-            paper_dataset(manifest["dataset"])
-            paper_protocol(manifest["protocol"], manifest.get("protocol_options"))
+            paper_dataset(manifest.dataset)
+            paper_protocol(manifest.protocol, manifest.protocol_options)
         except ValueError as exc:  # paper.py's refusals, each saying why
             raise UsageError(f"--compare-paper: {exc}") from None
 
@@ -356,9 +356,8 @@ def main(argv=None) -> int:
         return commands[args.command](args)
     except Exception as exc:
         from .errors import USER_ERRORS
-        from .reporting import IncompleteRunError
 
-        if debug or not isinstance(exc, (*USER_ERRORS, IncompleteRunError)):
+        if debug or not isinstance(exc, USER_ERRORS):
             raise  # a bug, or asked for: keep the traceback
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2

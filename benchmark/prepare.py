@@ -6,7 +6,9 @@ Runs the dataset's loader, which extracts every subject's features in parallel (
 """
 from __future__ import annotations
 
-from datasets import load_dataset
+import inspect
+
+from datasets import get_loader, load_dataset
 from datasets.base import DataError, FeatureSet
 
 
@@ -17,6 +19,16 @@ def open_dataset(name: str, **options) -> FeatureSet:
         return load_dataset(name, **options)
     except OSError as exc:
         raise DataError(f"dataset {name!r}: {exc}") from exc
+
+
+def label_items(name: str, options: dict):
+    """The label construction a load of ``name`` with ``options`` used: the ``items`` option as
+    given, else the loader's default; None for loaders without one. The run records it in its
+    manifest, so tables state it without consulting the loader again."""
+    if "items" in options:
+        return options["items"]
+    param = inspect.signature(get_loader(name)).parameters.get("items")
+    return None if param is None or param.default is inspect.Parameter.empty else param.default
 
 
 def prepare(dataset: str, data_root: str | None = None, n_jobs: int = 1, **options) -> FeatureSet:

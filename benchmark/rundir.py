@@ -36,6 +36,7 @@ from pathlib import Path
 from . import records as rec_format
 from .errors import RunDirError
 from .lock import locked
+from .manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -139,30 +140,21 @@ class RunDir:
         return locked(self.root, shared=shared, create=create)
 
     # ---------------------------------------------------------------- manifest and experiment
-    def write_manifest(self, manifest: dict) -> None:
-        atomic_write(self.manifest_path, json.dumps(manifest, sort_keys=True, indent=1,
-                                                    ensure_ascii=False, default=str).encode())
+    def write_manifest(self, manifest: Manifest) -> None:
+        atomic_write(self.manifest_path, manifest.to_json())
 
-    def manifest(self) -> dict:
-        """``run.json``, checked; :class:`RunDirError` naming the file when absent or damaged."""
+    def manifest(self) -> Manifest:
+        """``run.json`` (:class:`benchmark.manifest.Manifest`), checked; :class:`RunDirError`
+        naming the file when absent or damaged."""
         path = self.manifest_path
         if not path.exists():
             raise RunDirError(f"{self.root} is not a run directory (no {MANIFEST}); give the --out of a `run`")
-        try:
-            manifest = json.loads(path.read_text())
-            if not isinstance(manifest.get("jobs"), list) or not isinstance(manifest.get("dataset"), str):
-                raise ValueError("no 'jobs' list or 'dataset' name")
-        except (OSError, ValueError, AttributeError) as exc:
-            raise RunDirError(f"{path} is damaged ({exc}); re-run the same `run` command to "
-                              "rewrite it") from exc
-        return manifest
+        return read_manifest(path)
 
     def note_wall_time(self, seconds: float, n_jobs: int) -> None:
         """Record in ``run.json`` how long the last ``run`` took, on how many workers."""
         if self.manifest_path.exists():
-            manifest = json.loads(self.manifest_path.read_text())
-            manifest.update(wall_seconds=round(seconds, 1), n_jobs=n_jobs)
-            self.write_manifest(manifest)
+            self.write_manifest(self.manifest().timed(seconds, n_jobs))
 
     def write_experiment(self, manifest: dict) -> None:
         atomic_write(self.experiment_path, json.dumps(manifest, indent=1, ensure_ascii=False).encode())
@@ -232,11 +224,11 @@ class RunDir:
             raise RunDirError(f"predictions file {path} cannot be read ({type(exc).__name__}: {exc}); "
                               "re-run the same `run` command to recompute it") from exc
 
-    def load(self) -> tuple[dict, list[dict], list[str]]:
+    def load(self) -> tuple[Manifest, list[dict], list[str]]:
         """The manifest, the records present, and the keys of expected jobs with no valid record."""
         manifest = self.manifest()
         records, missing = [], []
-        for key in manifest["jobs"]:
+        for key in manifest.jobs:
             rec = self.read_record(key)
             (records.append(rec) if rec is not None else missing.append(key))
         absent = [k for k in missing if not self.record_path(k).exists()]
@@ -251,6 +243,16 @@ class RunDir:
 
     def write_table(self, fmt: str, text: str) -> None:
         atomic_write(self.table_path(fmt), text.encode())
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest at ``path`` (a run's ``run.json``, or a committed copy of one);
+    :class:`RunDirError` naming the file when it cannot be read."""
+    try:
+        return Manifest.from_dict(json.loads(Path(path).read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        raise RunDirError(f"{path} is damaged ({exc}); re-run the same `run` command to "
+                          "rewrite it") from exc
 
 
 def _npz_bytes(**arrays) -> bytes:

@@ -24,7 +24,8 @@ from protocols import (RUNNER_OPTIONS, Fold, check_data, check_folds, get_protoc
                        resolve_options)
 
 from .jobs import Job, fingerprint, fold_hash, source_hash
-from .prepare import open_dataset
+from .manifest import Manifest, items_text, request_hash, without_paths
+from .prepare import label_items, open_dataset
 from .presets import dataset_options
 from .provenance import provenance
 from .records import records_frame
@@ -48,7 +49,7 @@ def plan(cfg: RunSpec, data: FeatureSet, folds: dict[int, list[Fold]], data_opti
             for seed in cfg.seeds:
                 split_seed = cfg.split_seed_of(seed)
                 for f in folds[split_seed]:
-                    job = Job(method=spec, dataset=cfg.dataset, dataset_options=data_options,
+                    job = Job(method=spec, dataset=cfg.dataset, dataset_options=without_paths(data_options),
                               data_fingerprint=fp, protocol=cfg.protocol,
                               protocol_options=protocol_options, fold=f.index, block=f.block,
                               preset=cfg.preset, seed=seed, split_seed=split_seed,
@@ -190,14 +191,12 @@ def run(cfg: RunSpec, rundir: RunDir | None = None) -> RunOutcome:
     return RunOutcome(rundir, records, results, len(todo), rundir.invalid, rundir.problems)
 
 
-def _manifest(cfg: RunSpec, options: dict, data: FeatureSet, jobs: list[Job]) -> dict:
-    """``run.json``: what the last ``run`` asked for, so ``report`` can check completeness and
-    render without reloading the dataset."""
-    from .fastpath import code_fingerprint
+def _manifest(cfg: RunSpec, options: dict, data: FeatureSet, jobs: list[Job]) -> Manifest:
+    """``run.json``: the spec, and what the run learned (module :mod:`benchmark.manifest`), so
+    ``report`` can check completeness and render without reloading the dataset."""
+    from .fastpath import code_fingerprint, method_sources
 
-    return {"spec": cfg.to_dict(), "request": cfg.request, "code": code_fingerprint(), "dataset": cfg.dataset,
-            "dataset_options": options, "protocol": cfg.protocol,
-            "protocol_options": cfg.protocol_options, "preset": cfg.preset,
-            "seeds": list(cfg.seeds), "methods": [m.label for m in cfg.methods],
-            "drops": [list(d) for d in cfg.drops], "emotions": list(data.emotions),
-            "jobs": [j.key for j in jobs]}
+    return Manifest(spec=cfg.to_dict(), jobs=tuple(j.key for j in jobs), emotions=tuple(data.emotions),
+                    items=items_text(label_items(cfg.dataset, options)), loader_options=options,
+                    code=code_fingerprint(), request=request_hash(cfg.request or {}),
+                    sources=method_sources({j.method.cls for j in jobs}))

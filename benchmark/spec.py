@@ -180,8 +180,13 @@ def read_config(path: Path) -> dict:
         raise UsageError(f"--config {path}: cannot read ({exc.strerror or exc})") from None
     except Exception as exc:  # the parsers' own errors (TOML, YAML, JSON) say where
         raise UsageError(f"--config {path}: not valid {path.suffix.lstrip('.') or 'JSON'} ({exc})") from None
-    if isinstance(data, dict) and isinstance(data.get("spec"), dict):
-        data = data["spec"]
+    if isinstance(data, dict) and "jobs" in data and "spec" in data:  # a run's run.json
+        from .manifest import Manifest
+
+        try:
+            data = Manifest.from_dict(data).spec
+        except ValueError as exc:
+            raise UsageError(f"--config {path}: a damaged run.json ({exc})") from None
     if not isinstance(data, dict):
         raise UsageError(f"--config {path}: expected a table of run options ({', '.join(OPTIONS)})")
     return data

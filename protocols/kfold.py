@@ -20,7 +20,8 @@ from .splits import (N_SPLITS, REPEATS, VAL_SIZE, Fold, ProtocolError, Requireme
 @register_protocol("kfold", "k-fold CV over samples (default 10 folds, `repeats` redraws); "
                             "for data with independent samples (the standard LDL datasets)",
                    block_kind="fold", requires=Requirements(independent_samples=True),
-                   constraints={"n_splits": N_SPLITS, "repeats": REPEATS, "val_size": VAL_SIZE})
+                   constraints={"n_splits": N_SPLITS, "repeats": REPEATS, "val_size": VAL_SIZE},
+                   describe=lambda options: f"{options.get('n_splits', 10)} folds")
 def kfold(meta: pd.DataFrame, seed: int = 0, n_splits: int = 10, repeats: int = 1,
           val_size: float = 0.1) -> list[Fold]:
     """``repeats`` × ``n_splits`` folds; fold ``block`` is ``r{repeat}f{fold}``.

@@ -61,14 +61,29 @@ class Requirements:
     independent_samples: bool = False
 
 
+def _no_design(options: dict) -> str:
+    return ""
+
+
+def _no_oracle(options: dict) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Protocol:
+    """A registered protocol. It describes itself, so reports never re-type its defaults:
+    ``describe(options)`` is the split design in words for table titles (options resolved:
+    defaults filled in), and ``oracle(options)`` says what the stimulus oracle means under it
+    (a key of :data:`reports.tables.ORACLE_MEANINGS`, or None for "every meaning")."""
+
     name: str
     splitter: Callable[..., list[Fold]]
     doc: str
     block_kind: str  # "subject": blocks are subjects; "fold": resampled folds sharing training data
     requires: Requirements
     constraints: dict[str, Constraint]  # option -> accepted values, checked before the data loads
+    describe: Callable[[dict], str] = _no_design
+    oracle: Callable[[dict], str | None] = _no_oracle
 
 
 _PROTOCOLS: dict[str, Protocol] = {}
@@ -81,17 +96,22 @@ N_SPLITS, REPEATS = Int(low=2), Int(low=1)
 
 def register_protocol(name: str, doc: str, block_kind: str = "subject",
                       requires: Requirements = Requirements(),
-                      constraints: dict[str, Constraint] | None = None):
+                      constraints: dict[str, Constraint] | None = None,
+                      describe: Callable[[dict], str] | None = None,
+                      oracle: Callable[[dict], str | None] | None = None):
     """Decorator registering ``fn(meta, seed=0, **options) -> list[Fold]`` under ``name``.
 
     ``requires`` says what the data must provide; ``constraints`` declares the accepted values
-    of each option (e.g. ``{"val_size": Real(low=0, high=1, high_open=True)}``).
+    of each option (e.g. ``{"val_size": Real(low=0, high=1, high_open=True)}``); ``describe``
+    and ``oracle`` are the protocol's own words for table titles and notes (:class:`Protocol`).
+    A new protocol is this one registration.
     """
     if block_kind not in ("subject", "fold"):
         raise ValueError(f"protocol {name!r}: block_kind must be 'subject' or 'fold'")
 
     def deco(fn):
-        _PROTOCOLS[name] = Protocol(name, fn, doc, block_kind, requires, dict(constraints or {}))
+        _PROTOCOLS[name] = Protocol(name, fn, doc, block_kind, requires, dict(constraints or {}),
+                                    describe or _no_design, oracle or _no_oracle)
         return fn
     return deco
 
@@ -193,6 +213,13 @@ def _carve(idx: np.ndarray, groups: np.ndarray, fraction: float,
     return idx[~mask], idx[mask]
 
 
+def _subject_dependent_design(options: dict) -> str:
+    group, k, folds = options.get("group", "trial"), options.get("n_splits", 5), options.get("folds", 1)
+    runs = f"all {k} folds" if folds is None or folds >= k else f"{folds} of {k} folds"
+    return (f"trials held out: {runs} per subject" if group == "trial" else
+            f"window split, {runs} per subject: windows of one trial on both sides, optimistic")
+
+
 @register_protocol(
     "subject-dependent",
     "per subject, grouped k-fold over whole trials (default: 1 of 5 folds, i.e. 20% of each "
@@ -200,7 +227,8 @@ def _carve(idx: np.ndarray, groups: np.ndarray, fraction: float,
     "windows of one trial on both sides (optimistic)",
     requires=Requirements(min_units_per_subject=2),
     constraints={"group": Choice(*GROUPS), "n_splits": N_SPLITS, "folds": Optional(Int(low=1)),
-                 "repeats": REPEATS, "val_size": VAL_SIZE})
+                 "repeats": REPEATS, "val_size": VAL_SIZE},
+    describe=_subject_dependent_design, oracle=lambda options: options.get("group", "trial"))
 def subject_dependent(meta: pd.DataFrame, seed: int = 0, group: str = "trial", n_splits: int = 5,
                       folds: int | None = 1, repeats: int = 1, val_size: float = 0.1) -> list[Fold]:
     """Per subject, its units (trials, or windows under ``group='window'``) shuffled and dealt
@@ -237,7 +265,8 @@ def subject_dependent(meta: pd.DataFrame, seed: int = 0, group: str = "trial", n
 
 
 @register_protocol("loso", "leave one subject out, all subjects; validation = held-out training subjects",
-                   requires=Requirements(min_subjects=2), constraints={"val_size": VAL_SIZE})
+                   requires=Requirements(min_subjects=2), constraints={"val_size": VAL_SIZE},
+                   oracle=lambda options: "loso")
 def loso(meta: pd.DataFrame, seed: int = 0, val_size: float = 0.1) -> list[Fold]:
     """One fold per subject; about ``val_size`` of the other subjects form the validation part
     (the seed draws them; the partition itself is fixed by the design)."""

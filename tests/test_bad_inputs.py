@@ -347,6 +347,6 @@ def test_concurrent_runs_leave_a_consistent_directory(tmp_path):
     manifest = json.loads((out / "run.json").read_text())
     results = pd.read_csv(out / "results.csv")
     assert sorted(results["key"]) == sorted(manifest["jobs"])
-    assert set(manifest["methods"]) <= set(results["method"])
+    assert set(manifest["spec"]["methods"]) <= set(results["method"])
     table = (out / "table.md").read_text()
     assert ("AA-KNN" in table) == ("aa-knn" in manifest["methods"])

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.reporting import table_title
+from benchmark.results import table_title
 from benchmark.runner import run
 from benchmark.spec import RunSpec
 from methods.oracle import reference_specs
@@ -171,7 +171,7 @@ def test_title_states_items_grouping_normalisation_preset_and_tuning():
                            "protocol": {"name": "subject-dependent", "options": poptions or {}},
                            "method": {"preset": "quick", **(method_extra or {})}}}
 
-    assert table_title([rec(poptions={"group": "window", "n_splits": 5, "folds": 1})]) == (
+    assert table_title([rec(poptions={"group": "window", "n_splits": 5, "folds": 1})], items="dmer9") == (
         "wesad-e4 [items=dmer9] — subject-dependent (window split, 1 of 5 folds per subject: "
         "windows of one trial on both sides, optimistic) — no normalisation — quick preset — defaults")
     title = table_title([rec(doptions={"items": "panas24"},
