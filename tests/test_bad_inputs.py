@@ -349,4 +349,4 @@ def test_concurrent_runs_leave_a_consistent_directory(tmp_path):
     assert sorted(results["key"]) == sorted(manifest["jobs"])
     assert set(manifest["spec"]["methods"]) <= set(results["method"])
     table = (out / "table.md").read_text()
-    assert ("AA-KNN" in table) == ("aa-knn" in manifest["methods"])
+    assert ("AA-KNN" in table) == ("aa-knn" in manifest["spec"]["methods"])
