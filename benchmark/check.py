@@ -100,7 +100,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reports.metrics import HIGHER_IS_BETTER, METRICS
+from core.metrics import HIGHER_IS_BETTER, METRICS
 
 from .errors import BaselineError, UsageError
 from .provenance import kernel_signature

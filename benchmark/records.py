@@ -16,8 +16,8 @@ import functools
 import hashlib
 from pathlib import Path
 
-from reports import metrics as metric_defs
-from reports.metrics import METRICS
+from core import metrics as metric_defs
+from core.metrics import METRICS
 
 STATUSES = ("ok", "failed", "timeout", "invalid")
 RESULT_COLUMNS = ["dataset", "protocol", "fold", "subject", "method", "variant", "seed", "status",
@@ -89,7 +89,7 @@ def problem(rec, key: str, predictions: Path) -> str | None:
 
 @functools.cache
 def metrics_version() -> str:
-    """Hash of the metric definitions (the source of :mod:`reports.metrics`)."""
+    """Hash of the metric definitions (the source of :mod:`core.metrics`)."""
     return hashlib.sha256(Path(metric_defs.__file__).read_bytes()).hexdigest()[:16]
 
 

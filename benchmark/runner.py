@@ -19,7 +19,7 @@ from joblib.externals.loky import ProcessPoolExecutor
 
 from datasets.base import FeatureSet
 from datasets.normalize import normalize_features
-from datasets.progress import progress
+from core.progress import progress
 from protocols import (RUNNER_OPTIONS, Fold, check_data, check_folds, get_protocol, get_splitter,
                        resolve_options)
 

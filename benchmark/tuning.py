@@ -14,7 +14,7 @@ tuned, see :func:`budget`):
   drawn with the job's *base* seed, not its key: every fold of a seed tries the same
   candidates, so traces compare across folds.
 - **Score.** Each candidate is built with the job's own ``random_state``, fitted by
-  ``fit(train, val)`` and scored with the suite's KL (:func:`reports.metrics.evaluate`) on
+  ``fit(train, val)`` and scored with the suite's KL (:func:`core.metrics.evaluate`) on
   ``val``. :func:`fit_job` never receives the test part, so no test sample can reach the
   selection. The lowest validation KL wins; ties go to the earlier candidate (the default).
 - **Deep methods** early-stop on ``val`` and are selected on the same ``val``. Their
@@ -47,7 +47,7 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler
 from datasets.base import FeatureSet
 from methods.base import BaseMethod
 from methods.contract import check_prediction
-from reports.metrics import evaluate
+from core.metrics import evaluate
 
 from .errors import JobTimeout
 

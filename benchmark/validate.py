@@ -144,7 +144,7 @@ def dataset_options(name: str, options: dict) -> None:
         return "--data-root" if key == "data_root" else f"--dataset-option {key}={options[key]!r}"
 
     _check_kwargs(loader, options, f"dataset {name!r}", flag, skip=("arg",))
-    from datasets.params import ParameterError, check_params
+    from core.params import ParameterError, check_params
 
     for key, value in options.items():
         try:
@@ -163,7 +163,7 @@ def protocol(name: str, options: dict, flags: dict[str, str]) -> None:
     protocol's declared constraints (:attr:`protocols.Protocol.options`), so a bad value
     (``--n-splits 1``) stops here, before the data loads.
     """
-    from datasets.params import ParameterError, check_params
+    from core.params import ParameterError, check_params
     from protocols import RUNNER_OPTIONS, available_protocols, get_protocol, get_splitter, options_for
     from protocols.experiments import EXPERIMENTS, parts_protocols
 

@@ -18,7 +18,7 @@ _discovered = False
 
 def register_dataset(name: str, doc: str = "", constraints: dict | None = None) -> Callable:
     """Decorator registering ``fn(**options) -> FeatureSet`` under ``name``; ``constraints``
-    declares the accepted values of its options (:mod:`datasets.params`), checked before the
+    declares the accepted values of its options (:mod:`core.params`), checked before the
     data loads (``fn.constraints``)."""
 
     def deco(fn: Callable[..., FeatureSet]) -> Callable[..., FeatureSet]:
@@ -30,13 +30,17 @@ def register_dataset(name: str, doc: str = "", constraints: dict | None = None) 
     return deco
 
 
+MOVED_TO_CORE = ("params", "discovery", "progress")
+
+
 def _discover() -> None:
     global _discovered
     if not _discovered:
         _discovered = True
-        from .discovery import import_submodules
+        from core.discovery import import_submodules
 
-        import_submodules(sys.modules[__name__], skip=("base",), subpackages=False)
+        # the deprecated aliases of modules moved to core/ register nothing (and would warn)
+        import_submodules(sys.modules[__name__], skip=("base", *MOVED_TO_CORE), subpackages=False)
 
 
 def available_datasets() -> dict[str, str]:

@@ -115,7 +115,7 @@ def extract_subjects(dataset: str, tasks: Sequence[SubjectTask], recipe: str, op
                      cache_dir: str | os.PathLike | None = None, n_jobs: int = 1,
                      use_cache: bool = True) -> dict[str, dict]:
     """Features of every task's subject, from the cache or extracted (in parallel) and cached."""
-    from .progress import progress
+    from core.progress import progress
 
     folder = cache_root(cache_dir) / dataset
     out: dict[str, dict] = {}

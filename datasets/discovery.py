@@ -1,20 +1,9 @@
-"""Plugin discovery shared by the dataset, method and protocol registries.
+"""Deprecated location: moved to :mod:`core.discovery` (the bottom floor every package uses). This
+alias keeps plugins written against 0.2 working for one version."""
+import warnings
 
-Each registry fills itself as a side effect of importing the modules of its package (their
-``@register…`` decorators run on import). This helper lives in the bottom package so that
-every registry above can use it without importing upward.
-"""
-from __future__ import annotations
+from core.discovery import *  # noqa: F401,F403
+from core.discovery import __all__  # noqa: F401
 
-import importlib
-import pkgutil
-from types import ModuleType
-
-
-def import_submodules(package: ModuleType, skip: tuple[str, ...] = (), subpackages: bool = True) -> None:
-    """Import every module of ``package`` (and its subpackages' ``__init__`` when
-    ``subpackages``) except the names in ``skip``."""
-    for mod in pkgutil.iter_modules(package.__path__):
-        if mod.name in skip or (mod.ispkg and not subpackages):
-            continue
-        importlib.import_module(f"{package.__name__}.{mod.name}")
+warnings.warn("datasets.discovery moved to core.discovery; the old path goes in the next version",
+              DeprecationWarning, stacklevel=2)

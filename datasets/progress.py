@@ -1,13 +1,9 @@
-"""Progress bars that stay quiet when output is not a terminal (CI logs, pipes, workers)."""
-from __future__ import annotations
+"""Deprecated location: moved to :mod:`core.progress` (the bottom floor every package uses). This
+alias keeps plugins written against 0.2 working for one version."""
+import warnings
 
-import os
-import sys
+from core.progress import *  # noqa: F401,F403
+from core.progress import __all__  # noqa: F401
 
-from tqdm.auto import tqdm
-
-
-def progress(iterable=None, **kwargs):
-    """``tqdm`` shown only on an interactive stderr and unless ``BENCHMARK_QUIET`` is set."""
-    quiet = bool(os.environ.get("BENCHMARK_QUIET")) or not sys.stderr.isatty()
-    return tqdm(iterable, disable=quiet or kwargs.pop("disable", False), leave=False, **kwargs)
+warnings.warn("datasets.progress moved to core.progress; the old path goes in the next version",
+              DeprecationWarning, stacklevel=2)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import register_dataset
 from .base import FeatureSet
-from .params import Bool, Int, Real
+from core.params import Bool, Int, Real
 
 PANAS10 = ("inspired", "alert", "excited", "enthusiastic", "determined",
            "afraid", "upset", "nervous", "scared", "distressed")

@@ -39,7 +39,7 @@ import pandas as pd
 
 from . import register_dataset
 from .base import DataError, FeatureSet
-from .params import Int, Real
+from core.params import Int, Real
 from .readers import read_csv
 from .cache import SubjectTask, extract_subjects, resolve_root
 from .features import wesad as fw

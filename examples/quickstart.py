@@ -11,7 +11,7 @@ import numpy as np
 
 import benchmark
 from methods.base import BaseMethod, ConcatFeatures
-from datasets.params import Real
+from core.params import Real
 
 OUT = os.environ.get("QUICKSTART_OUT", "runs/quickstart")
 

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from datasets.base import FeatureSet
 
 from .base import BaseMethod, ConcatFeatures
-from datasets.params import Choice, Int
+from core.params import Choice, Int
 from .registry import register
 
 

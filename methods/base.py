@@ -47,9 +47,9 @@ class BaseMethod(BaseEstimator):
         tuner (:mod:`benchmark.tuning`, ``run --tune N``). The class docstring names its source
         (the paper or official code, else "our choice"). Empty: tuning keeps the defaults.
     constraints
-        Parameter name -> :class:`datasets.params.Constraint` (type, range, choices) for every
+        Parameter name -> :class:`core.params.Constraint` (type, range, choices) for every
         ``__init__`` parameter except ``random_state``; merged with the bases' declarations and
-        checked before any work starts (:func:`datasets.params.check_params`).
+        checked before any work starts (:func:`core.params.check_params`).
     tune_in_paper
         Whether the method's paper tuned its hyper-parameters (by cross-validation or on a
         validation split); the ``paper`` preset then tunes it, with

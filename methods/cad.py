@@ -10,7 +10,7 @@ from torch import nn
 from datasets.base import FeatureSet
 
 from .ldl_utils import concat_batch
-from datasets.params import Choice, Int, Real
+from core.params import Choice, Int, Real
 from .registry import register
 from .training import Batch, TorchMethod
 

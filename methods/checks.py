@@ -30,15 +30,15 @@ import functools
 import inspect
 
 import numpy as np
-from scipy.special import rel_entr
 from sklearn.base import clone
 
+from core.metrics import evaluate
+from core.params import Constraint, ParameterError, check_params, declared
 from datasets.base import FeatureSet
 from datasets.synthetic import make_synthetic, make_synthetic_wesad
 
 from .base import FAMILIES, BaseMethod
 from .contract import PredictionError, check_prediction
-from datasets.params import Constraint, ParameterError, check_params, declared
 from .prior import Prior
 from .registry import method_parameters
 
@@ -119,12 +119,6 @@ def _prediction(cls, split: Split) -> np.ndarray:
     return pred
 
 
-def _mean_kl(labels: np.ndarray, pred: np.ndarray) -> float:
-    """Mean KL(d ‖ p̂), p̂ clipped to [1e-12, 1]: the convention of ``reports.metrics``, which
-    methods/ cannot import (a higher layer); tests/test_conformance.py checks the two agree."""
-    return float(rel_entr(labels, np.clip(pred, 1e-12, 1.0)).sum(axis=1).mean())
-
-
 # ------------------------------------------------------------------ checks without data
 def check_metadata(cls) -> None:
     """A BaseMethod subclass with a family of the paper's columns, a citation, a docstring that
@@ -151,11 +145,11 @@ def check_parameters_declared(cls) -> None:
     assert not required, f"{label}: give {required} a default (a method is built from its preset alone)"
     missing = [p for p in params if p not in constraints]
     assert not missing, (f"{label}: no constraint declared for {missing}; add them to the class "
-                         "attribute `constraints` (datasets.params)")
+                         "attribute `constraints` (core.params)")
     stray = [k for k in cls.__dict__.get("constraints", {}) if k not in params]
     assert not stray, f"{label}: constraints declared for {stray}, which __init__ does not take"
     bad = [k for k, c in constraints.items() if not isinstance(c, Constraint)]
-    assert not bad, f"{label}: constraints of {bad} are not datasets.params.Constraint objects"
+    assert not bad, f"{label}: constraints of {bad} are not core.params.Constraint objects"
 
 
 def _search_values(space: dict) -> dict[str, list]:
@@ -214,9 +208,9 @@ def check_beats_prior(cls, split: Split | None = None) -> None:
         return
     split = split or conformance_split()
     train, _, test = split
-    kl = _mean_kl(test.labels, _prediction(cls, split))
-    floor = _mean_kl(test.labels, Prior().fit(train).predict(test))
-    assert kl < floor, f"{_label(cls)}: KL {kl:.5f} does not beat the training-mean prior ({floor:.5f})"
+    score = evaluate(test.labels, _prediction(cls, split))["kl"]
+    floor = evaluate(test.labels, Prior().fit(train).predict(test))["kl"]
+    assert score < floor, f"{_label(cls)}: KL {score:.5f} does not beat the training-mean prior ({floor:.5f})"
 
 
 def check_modality_subsets(cls, split: Split | None = None) -> None:

@@ -9,7 +9,7 @@ from torch import nn
 from datasets.base import FeatureSet
 
 from .nn_blocks import ModalityTokenizer, modality_shapes, ordered_by_role
-from datasets.params import Int, Real
+from core.params import Int, Real
 from .registry import register
 from .training import Batch, TorchMethod, kl_loss
 

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from datasets.base import FeatureSet
 
 from .base import BaseMethod, ConcatFeatures, normalise_rows
-from datasets.params import Int, Real
+from core.params import Int, Real
 from .registry import register
 
 PROB_CLIP = 1e-9  # P̂ is clipped to [1e-9, 1] before its log, as in the reference code

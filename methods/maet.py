@@ -9,7 +9,7 @@ from torch import nn
 from datasets.base import FeatureSet
 
 from .nn_blocks import dann_alpha, grad_reverse, mlp, modality_dims, ordered_by_role
-from datasets.params import AnyOf, Bool, Choice, Int, Real
+from core.params import AnyOf, Bool, Choice, Int, Real
 from .registry import register
 from .training import Batch, TorchMethod, kl_loss
 

@@ -14,7 +14,7 @@ from datasets.base import FeatureSet
 
 from .base import BaseMethod, ConcatFeatures, normalise_rows
 from .ldl_utils import stratified_subsample
-from datasets.params import AnyOf, Choice, Int, Optional, Real
+from core.params import AnyOf, Choice, Int, Optional, Real
 from .registry import register
 
 

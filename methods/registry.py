@@ -15,10 +15,10 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from datasets.discovery import import_submodules
+from core.discovery import import_submodules
 
 from .base import FAMILIES, BaseMethod
-from datasets.params import ParameterError, check_params, declared
+from core.params import ParameterError, check_params, declared
 
 ENTRY_POINT_GROUP = "mixed_emotion_benchmark.methods"
 _REGISTRY: dict[str, type[BaseMethod]] = {}
@@ -189,7 +189,7 @@ def parse_spec(text: str, classes: dict[str, type[BaseMethod]] | None = None) ->
     one); an item ``key=value`` is a hyper-parameter, its value read by :func:`parse_value`.
     Unknown names, variants and parameters raise ``KeyError`` listing the valid ones; so does a
     parameter the variant already sets (the variant would be silently changed otherwise), and a
-    value outside the parameter's declared constraint (:mod:`datasets.params`).
+    value outside the parameter's declared constraint (:mod:`core.params`).
     """
     m = _SPEC.match(text)
     classes = classes or method_classes()

@@ -17,10 +17,10 @@ import torch.nn.functional as F
 from sklearn.utils.validation import check_is_fitted
 
 from datasets.base import FeatureSet
-from datasets.progress import progress
+from core.progress import progress
 
 from .base import BaseMethod
-from datasets.params import Choice, Int, Real
+from core.params import Choice, Int, Real
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -73,7 +73,7 @@ class TorchMethod(BaseMethod):
         "quick": {"epochs": 40, "patience": 5},
         "paper": {"epochs": 400, "patience": 0},
     }
-    # The loop's own parameters, declared once for every deep method (datasets.params).
+    # The loop's own parameters, declared once for every deep method (core.params).
     constraints: ClassVar[dict] = {
         "epochs": Int(low=1), "batch_size": Int(low=1), "lr": Real(low=0, low_open=True),
         "weight_decay": Real(low=0), "patience": Int(low=0), "device": Choice("auto", "cpu", "cuda"),

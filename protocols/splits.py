@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from datasets.base import DataError
-from datasets.params import Choice, Constraint, Int, Optional, Real
+from core.params import Choice, Constraint, Int, Optional, Real
 
 # Protocol options the runner consumes before splitting (per-subject feature normalisation);
 # they belong to the protocol's settings, but no splitter takes them.
@@ -89,7 +89,7 @@ class Protocol:
 _PROTOCOLS: dict[str, Protocol] = {}
 
 
-# Constraints of the options the built-in splitters share (datasets.params declarations).
+# Constraints of the options the built-in splitters share (core.params declarations).
 VAL_SIZE = Real(low=0, high=1, high_open=True)
 N_SPLITS, REPEATS = Int(low=2), Int(low=1)
 
@@ -117,11 +117,13 @@ def register_protocol(name: str, doc: str, block_kind: str = "subject",
 
 
 def _discover() -> None:
-    """Import every module of this package once, so their ``@register_protocol`` run."""
-    import protocols
-    from datasets.discovery import import_submodules
+    """Import every module of this package once, so their ``@register_protocol`` run (the
+    package is found in ``sys.modules``: importing it from here would make a circle)."""
+    import sys
 
-    import_submodules(protocols)
+    from core.discovery import import_submodules
+
+    import_submodules(sys.modules[__package__])
 
 
 def available_protocols() -> dict[str, str]:

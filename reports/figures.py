@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .metrics import ARROWS, METRICS, per_sample  # noqa: E402
+from core.metrics import ARROWS, METRICS, per_sample  # noqa: E402
 from .tables import METRIC_TITLES  # noqa: E402
 
 CORRELATION_ROW = "Label-corr. distance ↓"

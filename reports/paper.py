@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from .metrics import ARROWS, HIGHER_IS_BETTER, METRICS
+from core.metrics import ARROWS, HIGHER_IS_BETTER, METRICS
 from .tables import METRIC_TITLES, Table, _tex, build_table
 
 REFERENCE = Path(__file__).with_name("reference") / "mpcl_paper_tables.json"

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .metrics import HIGHER_IS_BETTER, METRICS
+from core.metrics import HIGHER_IS_BETTER, METRICS
 
 WEIGHTINGS = ("trial", "window")
 TRIAL_COLUMNS = {f"{m}_trial": m for m in METRICS}

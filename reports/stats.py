@@ -53,7 +53,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from .metrics import HIGHER_IS_BETTER, METRICS
+from core.metrics import HIGHER_IS_BETTER, METRICS
 from .ranking import BlockDesign, block_design, block_means, oracle_columns
 from .tables import METRIC_TITLES, Table
 

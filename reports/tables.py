@@ -27,7 +27,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from .metrics import ARROWS, HIGHER_IS_BETTER, METRICS
+from core.metrics import ARROWS, HIGHER_IS_BETTER, METRICS
 from .ranking import (BlockDesign, block_design, block_means, effective_sizes, effective_weighting,
                       oracle_columns, prior_column, rank_table, seed_design, summarise)
 

@@ -15,7 +15,7 @@ from methods.registry import MethodSpec
 from methods.sa_cpnn import CPNNNet, RpropPlus
 from methods.tlr_dl import TLRDL, binarize, ridge_lambda
 from protocols import get_splitter
-from reports.metrics import evaluate
+from core.metrics import evaluate
 
 CLASSICAL = ("pt-svm", "sa-cpnn", "ldl-lrr", "tlr-dl", "cad")
 

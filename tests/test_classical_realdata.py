@@ -8,7 +8,7 @@ from datasets import load_dataset
 from methods.registry import MethodSpec
 from methods.tlr_dl import TLRDL
 from protocols import get_splitter
-from reports.metrics import evaluate
+from core.metrics import evaluate
 
 pytestmark = pytest.mark.realdata
 

@@ -122,7 +122,7 @@ def test_carat_paper_learning_rate_and_supcon_weight_collapse_predictions(confor
     suite's default lr 1e-3 and SupCon weight 1e-3 give per-sample predictions that beat the
     prior."""
     from methods.registry import MethodSpec
-    from reports.metrics import evaluate
+    from core.metrics import evaluate
 
     train, _, test = conformance_split
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from reports.metrics import EPS, HIGHER_IS_BETTER, evaluate, per_sample
+from core.metrics import EPS, HIGHER_IS_BETTER, evaluate, per_sample
 
 D = np.array([[0.5, 0.3, 0.2]])
 P = np.array([[0.4, 0.4, 0.2]])

@@ -11,7 +11,7 @@ from benchmark.runner import run
 from benchmark.spec import RunSpec
 from methods.oracle import reference_specs
 from methods.registry import MethodSpec, method_classes, parse_methods
-from reports.metrics import HIGHER_IS_BETTER, METRICS
+from core.metrics import HIGHER_IS_BETTER, METRICS
 from reports.stats import block_matrix, table_tests
 from reports.tables import build_table, to_latex, to_markdown
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from reports import paper
-from reports.metrics import METRICS
+from core.metrics import METRICS
 from reports.tables import build_table
 
 

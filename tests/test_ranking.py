@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
-from reports.metrics import HIGHER_IS_BETTER
+from core.metrics import HIGHER_IS_BETTER
 from reports.ranking import (block_design, competition_rank, effective_sizes, effective_weighting,
                              rank_table, seed_design, summarise)
 

@@ -8,7 +8,7 @@ from matplotlib.image import imread
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from reports.metrics import HIGHER_IS_BETTER, METRICS
+from core.metrics import HIGHER_IS_BETTER, METRICS
 from reports.ranking import BlockDesign
 from reports.stats import (DAGGER, annotate_table, block_matrix, cd_diagram, corrected_t_p,
                            metric_test, pairwise_pvalues, table_tests)

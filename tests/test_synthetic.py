@@ -9,7 +9,7 @@ from sklearn.preprocessing import StandardScaler
 from datasets.synthetic import PANAS10, make_synthetic, make_synthetic_wesad
 from methods.base import normalise_rows
 from protocols.splits import loso, subject_dependent
-from reports.metrics import evaluate
+from core.metrics import evaluate
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.metrics import METRICS
+from core.metrics import METRICS
 from reports.tables import build_table, to_latex, to_markdown
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 
 from datasets.base import FeatureSet
-from datasets.params import Bool, Choice, Int, Optional, Real, Seq
+from core.params import Bool, Choice, Int, Optional, Real, Seq
 from methods.registry import register
 from methods.training import Batch, TorchMethod, kl_loss
 

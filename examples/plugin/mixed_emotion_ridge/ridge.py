@@ -6,7 +6,7 @@ from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted
 
 from methods.base import BaseMethod, ConcatFeatures, normalise_rows
-from datasets.params import Real
+from core.params import Real
 
 
 class RidgeLDL(BaseMethod):
