@@ -16,12 +16,12 @@ import pandas as pd
 from reports import costs, figures, paper, stats
 from reports.tables import Table, build_table, to_latex, to_markdown
 
-from .errors import RunDirError
+from .errors import BenchmarkError, RunDirError
 from .records import records_frame
 from .rundir import RunDir
 
 
-class IncompleteRunError(RuntimeError):
+class IncompleteRunError(BenchmarkError, RuntimeError):
     """Some expected jobs of the run have no valid record."""
 
 

@@ -22,9 +22,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 
-
-class ParameterError(ValueError):
-    """A hyper-parameter value outside its declared constraint; the message names both."""
+from .errors import ParameterError  # a BenchmarkError (datasets/errors.py); imported from here too
 
 
 class Constraint:
