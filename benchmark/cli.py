@@ -42,6 +42,15 @@ def _parse_kv(items: list[str]) -> dict:
     return out
 
 
+def _int_or_text(text: str):
+    """``--folds 3`` -> 3, ``--folds all`` -> "all": typed as a config file would give it, so
+    the one declared check (:data:`benchmark.spec.RUN_OPTIONS`) judges both alike."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -61,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "paper's random window split, which puts windows of one trial on both sides")
     r.add_argument("--n-splits", type=int, default=None, metavar="K",
                    help="folds per subject (subject-dependent, default 5) or in total (kfold, default 10)")
-    r.add_argument("--folds", default=None, metavar="N|all",
+    r.add_argument("--folds", default=None, metavar="N|all", type=_int_or_text,
                    help="subject-dependent: how many of the K folds to run (default 1; 'all' tests "
                         "every trial once)")
     r.add_argument("--repeats", type=int, default=None, metavar="R",

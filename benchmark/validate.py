@@ -89,6 +89,48 @@ def unique_methods(specs: list) -> None:
         seen.add(ident)
 
 
+def buildable(specs: list, preset: str) -> None:
+    """Refuse a method the runner could not build from its declared parameters (no
+    ``random_state``, a parameter without default that nothing sets), before any work: otherwise
+    every one of its jobs fails with the same ``TypeError``."""
+    from methods.registry import build_problem
+
+    for spec in specs:
+        cls = spec.cls
+        given = {**cls.presets.get(preset, {}), **cls.variants.get(spec.variant, {}), **spec.params}
+        why = build_problem(cls, given)
+        if why:
+            raise UsageError(f"--methods: {spec.label} cannot be built: {why}")
+
+
+def scheduler(address: str, flag: str = "--scheduler") -> None:
+    """A Dask scheduler address (``tcp://HOST:PORT``, ``HOST:PORT``, ``tls://...``), parsed by
+    Dask's own address parser before any data loads or directory is made: a typo is one line,
+    not a traceback after the data loaded with a half-made run directory behind it."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls", "ws", "wss") and not parse_host_port(location)[0]:
+            raise ValueError("no host")
+    except ValueError as exc:
+        raise UsageError(f"{flag} {address!r}: not a Dask scheduler address ({exc}); expected e.g. "
+                         "tcp://HOST:8786") from None
+
+
+def out_name(name: str, flag: str) -> str:
+    """A name that becomes one path component under a parent it must not leave (``pages
+    --name``, an experiment's part names): no separator, not ``.``/``..``, not hidden, not empty."""
+    text = str(name)
+    if (not text.strip() or text in (".", "..") or text.startswith(".") or "/" in text
+            or "\\" in text or os.sep in text or (os.altsep and os.altsep in text) or "\0" in text):
+        raise UsageError(f"{flag} {text!r}: expected a plain name (letters, digits, '-', '_'), one "
+                         "folder that stays inside its parent; no '/', '..' or leading '.'")
+    return text
+
+
 def count(value, flag: str, what: str) -> None:
     """``value`` is None or an integer >= 0."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):

@@ -167,6 +167,28 @@ def method_parameters(cls: type[BaseMethod]) -> list[str]:
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def build_problem(cls, given=()) -> str | None:
+    """Why the runner could not build ``cls`` the way it builds every method (its preset's,
+    variant's and the user's parameters, named in ``given``, plus ``random_state``), or None.
+    Checked before any work, so a class without ``random_state`` or with a parameter that has
+    no default is one refusal, not a ``TypeError`` in every job."""
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):  # no introspectable signature: let building tell
+        return None
+    named = [p for p in params.values() if p.name != "self"
+             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if "random_state" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return (f"{cls.__name__}.__init__ takes no random_state (the runner sets it per job from "
+                "--seeds); add random_state=None and use it in fit")
+    required = [p.name for p in named if p.default is p.empty and p.name not in given
+                and p.name != "random_state"]
+    if required:
+        return (f"{cls.__name__}.__init__ parameter(s) {', '.join(required)} have no default; give "
+                "each a default (a method is built from its preset alone)")
+    return None
+
+
 def _split_top(text: str) -> list[str]:
     """Split on commas outside brackets (``a,b[x,y=[1,2]]`` -> ``a``, ``b[x,y=[1,2]]``)."""
     parts, depth, cur = [], 0, ""
@@ -228,20 +250,32 @@ def external(obj) -> MethodSpec:
     """A spec for a method class (or a configured instance) that no registry knows: named after
     its class; an instance contributes the parameters it sets away from the class's defaults.
     The class gets a column title and, unless it declares one of ``FAMILIES``, the family
-    "external"; its constraints are checked like a registered method's."""
+    "external"; its constraints are checked like a registered method's.
+
+    A class whose name is a registered method's (a user's class ``Prior``, or ``name = "prior"``)
+    is refused (``KeyError`` naming both): it would otherwise share the built-in's job keys and
+    column, and be silently replaced by it. Renaming (``name = "my-prior"``) is the fix.
+    """
     cls = obj if isinstance(obj, type) else type(obj)
     if not (isinstance(cls, type) and issubclass(cls, BaseMethod)):
         raise TypeError(f"{obj!r} is not a methods.base.BaseMethod subclass or instance")
+    name = cls.__dict__.get("name") or cls.__name__.lower()
+    registered = method_classes().get(name)
+    if registered is not None and registered is not cls:
+        raise KeyError(f"class {cls.__module__}.{cls.__qualname__} is named {name!r}, the name of the "
+                       f"registered method {name!r} ({registered.__module__}.{registered.__qualname__}); "
+                       "set a class attribute name = '...' of its own so it gets its own column")
     if "name" not in cls.__dict__:
-        cls.name = cls.__name__.lower()
+        cls.name = name
         cls.display = cls.__dict__.get("display") or cls.__name__
     if cls.family == "reference" and "family" not in cls.__dict__:
         cls.family = "external"
     params = {}
     if not isinstance(obj, type):
-        defaults = cls().get_params(deep=False)
+        signature = inspect.signature(cls.__init__).parameters.values()
+        defaults = {p.name: p.default for p in signature if p.default is not p.empty}
         params = {k: v for k, v in obj.get_params(deep=False).items()
-                  if k != "random_state" and v != defaults.get(k)}
+                  if k != "random_state" and (k not in defaults or v != defaults[k])}
     check_params(declared(cls), params, where=cls.__name__)
     return MethodSpec(cls.name, "", params, klass=cls)
 
@@ -270,8 +304,10 @@ def resolve_methods(value) -> list[MethodSpec]:
         elif isinstance(item, str) and ":" in item.split("[")[0]:
             try:
                 cls, inside = _imported(item)
-            except (ImportError, AttributeError) as exc:
-                raise KeyError(f"cannot import method {item!r} ({exc})") from None
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # whatever the user's module raises or exits with
+                raise KeyError(f"cannot import method {item!r} ({type(exc).__name__}: {exc})") from None
             spec = external(cls)
             if inside:
                 parsed = parse_spec(f"{spec.name}[{inside}]", classes={spec.name: cls})
@@ -281,6 +317,13 @@ def resolve_methods(value) -> list[MethodSpec]:
             out += parse_methods(item)
         else:
             out.append(external(item))
+    classes: dict[str, type] = {}
+    for spec in out:  # two classes under one name would share job keys and a column
+        other = classes.setdefault(spec.name, spec.cls)
+        if other is not spec.cls:
+            raise KeyError(f"two methods are named {spec.name!r}: {other.__module__}.{other.__qualname__} "
+                           f"and {spec.cls.__module__}.{spec.cls.__qualname__}; give one a class "
+                           "attribute name = '...' of its own")
     return out
 
 
