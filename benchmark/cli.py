@@ -225,12 +225,24 @@ def _summarise_outcome(outcome) -> int:
 
 
 def cmd_prepare(args) -> int:
+    """Only the flags the user typed are checked against the loader (a default ``--n-jobs``
+    is passed only to a loader that takes it), so an error never names a flag not given."""
+    import inspect
+
     from . import validate
+    from .errors import UsageError
     from .prepare import prepare, summary
 
     options = _parse_kv(args.dataset_option)
-    n_jobs = validate.n_jobs(args.n_jobs)
-    validate.dataset_options(args.dataset, {**options, "n_jobs": n_jobs,
+    takes = inspect.signature(validate.dataset(args.dataset)).parameters
+    if "data_root" not in takes:
+        raise UsageError(f"--dataset {args.dataset}: generated in memory, nothing to prepare (a `run` "
+                         "makes it in a moment); `prepare` is for real datasets (see `list datasets`)")
+    if args.n_jobs is not None and "n_jobs" not in takes:
+        raise UsageError(f"--n-jobs: dataset {args.dataset!r} is read in one piece and takes no --n-jobs; "
+                         "drop it")
+    n_jobs = validate.n_jobs(args.n_jobs) if "n_jobs" in takes else None
+    validate.dataset_options(args.dataset, {**options, **({"n_jobs": n_jobs} if n_jobs is not None else {}),
                                             **({"data_root": args.data_root} if args.data_root else {})})
     print(summary(prepare(args.dataset, args.data_root, n_jobs, **options)))
     return 0
@@ -326,12 +338,13 @@ def cmd_check(args) -> int:
 
 
 def cmd_pages(args) -> int:
-    from . import pages
+    from . import pages, validate
     from .errors import UsageError
 
     if args.add:
         if not args.name:
             raise UsageError("--add: give --name NAME (the folder under results/)")
+        validate.out_name(args.name, "--name")  # a folder of results/, never outside it
         print(f"committed-results copy written: {pages.add(args.add, args.name)}")
     stale = pages.write(build_parser(), check=args.check)
     for path in stale:
@@ -365,9 +378,8 @@ def main(argv=None) -> int:
         return commands[args.command](args)
     except Exception as exc:
         from .errors import USER_ERRORS
-        from .reporting import IncompleteRunError
 
-        if debug or not isinstance(exc, (*USER_ERRORS, IncompleteRunError)):
+        if debug or not isinstance(exc, USER_ERRORS):  # one family: benchmark.errors
             raise  # a bug, or asked for: keep the traceback
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -10,8 +10,11 @@ hold, which is checked without importing methods or data:
   entry-point plugins) is unchanged, so no method, loader or metric changed;
 - the dataset is generated from code (``synthetic*``), so its content is covered by the code
   fingerprint (real datasets always take the full path: their files may change);
-- every expected job has a valid, finished record (the schema and predictions checksum of
-  :func:`benchmark.records.problem`), and ``table.md`` is newer than all of them.
+- every expected job has a valid, finished record, read and verified by the one reader every
+  command uses (:meth:`benchmark.rundir.RunDir.read_record`: schema, predictions checksum, and
+  metrics re-derived from the predictions), none of them needing a correction, and ``table.md``
+  is newer than all of them. A record whose stored numbers disagree with its predictions is
+  named there and corrected, and the full path renders the table again from the true values.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import importlib.metadata
 import json
 from pathlib import Path
 
-from .records import problem
+from .errors import RunDirError
 from .rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,12 +55,12 @@ def cached_table(rundir: RunDir, request: dict) -> str | None:
         newest = 0.0  # run.json is left out: `run` notes its wall time there after the table
         for key in manifest["jobs"]:
             path = rundir.record_path(key)
-            rec = json.loads(path.read_text())
-            if rec.get("status") != "ok" or problem(rec, key, rundir.predictions_path(key)) is not None:
-                return None  # the full path names and recomputes it
+            rec = rundir.read_record(key)
+            if rec is None or rec.get("status") != "ok" or str(path) in rundir.problems:
+                return None  # named by the reader; the full path recomputes or re-renders it
             newest = max(newest, path.stat().st_mtime)
         if table.stat().st_mtime < newest:
             return None
         return table.read_text()
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError, RunDirError):
         return None

@@ -36,11 +36,16 @@ _BLOCK = re.compile(r"(<!-- BEGIN generated: (?P<name>[\w-]+) -->\n).*?(<!-- END
 
 
 def add(run_dir: Path, name: str) -> Path:
-    """Commit-ready copy of a finished run's spec and rows under ``results/<name>/``."""
+    """Commit-ready copy of a finished run's spec and rows under ``results/<name>/``; ``name``
+    is one folder of ``results/`` (never a path that leaves it). The records are read through
+    :meth:`benchmark.rundir.RunDir.load`, so a record whose stored metrics disagree with its
+    predictions is committed with the re-derived values."""
     from .records import records_frame
     from .reporting import _by_protocol
     from .rundir import RunDir
+    from .validate import out_name
 
+    out_name(name, "--name")
     rundir = RunDir(run_dir)
     manifest, records, missing = rundir.load()
     if missing:

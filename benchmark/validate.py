@@ -120,15 +120,20 @@ def scheduler(address: str, flag: str = "--scheduler") -> None:
                          "tcp://HOST:8786") from None
 
 
-def out_name(name: str, flag: str) -> str:
-    """A name that becomes one path component under a parent it must not leave (``pages
-    --name``, an experiment's part names): no separator, not ``.``/``..``, not hidden, not empty."""
-    text = str(name)
-    if (not text.strip() or text in (".", "..") or text.startswith(".") or "/" in text
-            or "\\" in text or os.sep in text or (os.altsep and os.altsep in text) or "\0" in text):
-        raise UsageError(f"{flag} {text!r}: expected a plain name (letters, digits, '-', '_'), one "
-                         "folder that stays inside its parent; no '/', '..' or leading '.'")
-    return text
+def plain_name(text) -> bool:
+    """Whether ``text`` is one path component that stays inside its parent: not empty, no
+    separator, not ``.``/``..`` nor hidden (leading ``.``), no NUL."""
+    seps = {"/", "\\", os.sep, *([os.altsep] if os.altsep else [])}
+    return (isinstance(text, str) and bool(text.strip()) and not text.startswith(".")
+            and not any(sep in text for sep in seps) and "\0" not in text)
+
+
+def out_name(name, flag: str) -> str:
+    """A name that becomes a folder under a parent it must not leave (``pages --name``)."""
+    if not plain_name(str(name)):
+        raise UsageError(f"{flag} {str(name)!r}: expected a plain name (letters, digits, '-', '_'): "
+                         "one folder that stays inside its parent; no '/', '..' or leading '.'")
+    return str(name)
 
 
 def count(value, flag: str, what: str) -> None:
