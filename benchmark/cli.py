@@ -250,11 +250,13 @@ def cmd_prepare(args) -> int:
 
 def cmd_list(args) -> int:
     if args.what == "methods":
-        from methods.registry import method_classes
+        from methods.registry import broken_plugins, method_classes
 
         for name, cls in method_classes().items():
             variants = f"  variants: {', '.join(cls.variants)}" if cls.variants else ""
             print(f"{name:14s} {cls.family:18s} {cls.paper}{variants}")
+        for name, why in broken_plugins().items():  # listed, so a missing plugin is explained
+            print(f"{name:14s} {'BROKEN PLUGIN':18s} {why}")
     elif args.what == "datasets":
         from datasets import available_datasets
 

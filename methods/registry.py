@@ -8,11 +8,14 @@ or a module whose import registers classes). A method is addressed as ``name``,
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import inspect
+import io
 import json
 import logging
 import re
+import types
 from dataclasses import dataclass, field
 
 from datasets.discovery import import_submodules
@@ -63,17 +66,40 @@ def _discover() -> None:
 
     import_submodules(methods, skip=("base", "registry"))
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
+        _load_plugin(ep)
+
+
+def _load_plugin(ep) -> None:
+    """Load one entry point, contained: whatever its import raises or exits with (``SystemExit``
+    from a plugin that parses the command line when imported included; only ``KeyboardInterrupt``
+    passes) and whatever it prints are kept from the command, and the plugin is recorded as
+    broken, named in a warning, in ``list methods`` and when asked for. So is an entry point
+    that names neither a ``BaseMethod`` subclass nor a module whose import registers methods
+    (e.g. a factory function), and one whose name is taken."""
+    dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             obj = ep.load()
-            if isinstance(obj, type) and issubclass(obj, BaseMethod) and obj not in _REGISTRY.values():
-                register(ep.name, family=obj.family, paper=obj.paper, year=obj.year,
-                         display=obj.__dict__.get("display", ""))(obj)
-        except Exception as exc:  # a third party's bug must not take the other methods down
-            dist = ep.dist.name if ep.dist is not None else "unknown distribution"
-            _BROKEN[ep.name] = (f"entry point {ep.name} = {ep.value} of distribution {dist!r} "
-                                f"failed to load ({type(exc).__name__}: {exc})")
-            log.warning("%s; every other method works, fix or uninstall %s to use it",
-                        _BROKEN[ep.name], dist)
+        if isinstance(obj, types.ModuleType):
+            return  # a module: its import registered its classes (@register)
+        if not (isinstance(obj, type) and issubclass(obj, BaseMethod)):
+            kind = f"the class {obj.__qualname__}" if isinstance(obj, type) else (
+                f"a {type(obj).__name__} ({getattr(obj, '__qualname__', repr(obj))})")
+            raise TypeError(f"it names {kind}, not a methods.base.BaseMethod subclass or a module "
+                            "whose import registers methods")
+        if obj not in _REGISTRY.values():
+            register(ep.name, family=obj.family, paper=obj.paper, year=obj.year,
+                     display=obj.__dict__.get("display", ""))(obj)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a third party's bug must not take the other methods down
+        said = [line.strip() for line in printed.getvalue().splitlines() if line.strip()]
+        _BROKEN[ep.name] = (f"entry point {ep.name} = {ep.value} of distribution {dist!r} "
+                            f"failed to load ({type(exc).__name__}: {exc}"
+                            + (f"; it printed: {said[-1]}" if said else "") + ")")
+        log.warning("%s; every other method works, fix or uninstall %s to use it",
+                    _BROKEN[ep.name], dist)
 
 
 def broken_plugins() -> dict[str, str]:
@@ -215,6 +241,8 @@ def parse_spec(text: str, classes: dict[str, type[BaseMethod]] | None = None) ->
     """
     m = _SPEC.match(text)
     classes = classes or method_classes()
+    if m and m.group(1) not in classes and m.group(1) in _BROKEN:
+        raise KeyError(f"method {m.group(1)!r} could not be loaded: {_BROKEN[m.group(1)]}")
     if not m or m.group(1) not in classes:
         raise KeyError(f"unknown method {text!r}; valid: {', '.join(classes)}")
     name, cls = m.group(1), classes[m.group(1)]
