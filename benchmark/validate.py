@@ -100,7 +100,7 @@ def buildable(specs: list, preset: str) -> None:
         given = {**cls.presets.get(preset, {}), **cls.variants.get(spec.variant, {}), **spec.params}
         why = build_problem(cls, given)
         if why:
-            raise UsageError(f"--methods: {spec.label} cannot be built: {why}")
+            raise UsageError(f"--methods: {spec.reference} cannot be built: {why}")
 
 
 def scheduler(address: str, flag: str = "--scheduler") -> None:
