@@ -11,6 +11,12 @@ names from a TOML, YAML or JSON file (flags given beside it win); ``benchmark.ru
 them as keywords. A run writes its spec into ``run.json`` (:meth:`RunSpec.to_dict`), so
 ``run --config RUN_DIR/run.json --out NEW`` reproduces it.
 
+Each option's accepted values are declared once, in :data:`RUN_OPTIONS` (the constraint objects
+of :mod:`datasets.params`), and checked by :func:`check_options` — on the config file as read
+(naming the file) and on every :func:`build` — so a wrong type is one line naming the key, with
+no truthiness guess (``"references": "false"`` is refused, not read as true) and no part of a
+value dropped (``"methods": {"aa-knn": {"k": 3}}`` means ``aa-knn[k=3]``).
+
 What a preset means lives in :mod:`benchmark.presets` (data size of generated datasets), each
 method's ``presets`` table (training budget) and :func:`benchmark.tuning.budget` (tuning
 budget); the spec only names it.
