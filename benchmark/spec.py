@@ -196,6 +196,8 @@ def build(**options) -> RunSpec:
     given = {k: v for k, v in options.items() if v is not None}
     if given.get("scheduler"):
         validate.scheduler(given["scheduler"])
+    if "out" in given:
+        validate.out_kind(Path(given["out"]), given.get("protocol", "subject-dependent"))
     preset = given.get("preset", "quick")
     dataset = given.get("dataset", "synthetic")
     dataset_options = dict(given.get("dataset_options") or {})
@@ -246,6 +248,17 @@ def request(options: dict) -> dict:
     return json.loads(json.dumps(decisive, sort_keys=True, default=str))
 
 
+def _unique_keys(pairs: list) -> dict:
+    """A JSON object whose keys are each given once: a key given twice would silently drop the
+    first value (TOML's parser refuses it itself)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key!r} is given twice")
+        out[key] = value
+    return out
+
+
 def read_config(path: Path) -> dict:
     """Run options from a TOML, YAML or JSON file (a run's ``run.json`` included: its ``spec``),
     as :func:`build` takes them; :class:`UsageError` naming the file when it cannot be read."""
@@ -261,7 +274,7 @@ def read_config(path: Path) -> dict:
 
             data = yaml.safe_load(text)
         else:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
     except OSError as exc:
         raise UsageError(f"--config {path}: cannot read ({exc.strerror or exc})") from None
     except Exception as exc:  # the parsers' own errors (TOML, YAML, JSON) say where

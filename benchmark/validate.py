@@ -136,6 +136,23 @@ def out_name(name, flag: str) -> str:
     return str(name)
 
 
+def out_kind(out, protocol: str) -> None:
+    """``--out`` is not the directory of the other kind of run: a plain run written into an
+    experiment's directory (or an experiment into a plain run's) would leave both a ``run.json``
+    and an ``experiment.json``, and every reader would see only one of them."""
+    from pathlib import Path
+
+    from protocols.experiments import EXPERIMENTS
+
+    out = Path(out)
+    experiment = protocol in EXPERIMENTS
+    other = out / ("run.json" if experiment else "experiment.json")
+    if other.exists():
+        kind, mine = ("a plain run's", "an experiment") if experiment else ("an experiment's", "a plain run")
+        raise UsageError(f"--out {out}: {kind} directory (it holds {other.name}); {mine} goes into a "
+                         "new folder, or the --out of its own earlier run to resume it")
+
+
 def count(value, flag: str, what: str) -> None:
     """``value`` is None or an integer >= 0."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):

@@ -692,3 +692,21 @@ def test_one_except_catches_every_user_facing_error():
         from benchmark.spec import build
 
         build(methods="aa-knn[k=0]")
+
+
+# ------------------------------------------------------------------ our own classes
+def test_a_json_config_giving_a_key_twice_is_refused(capsys, tmp_path):
+    config, out = tmp_path / "run.json", tmp_path / "run"
+    config.write_text('{"preset": "smoke", "seeds": [0], "seeds": [1]}')
+    refused(capsys, "run", "--config", config, "--out", out, names="key 'seeds' is given twice")
+    assert not out.exists()
+
+
+def test_a_plain_run_into_an_experiment_directory_is_refused(capsys, tmp_path, smoke_run):
+    exp = _experiment(tmp_path, smoke_run, '{"experiment": "x", "parts": ["main"]}')
+    before = sorted(p.name for p in exp.iterdir())
+    refused(capsys, "run", *SMOKE, "--out", exp, names=f"--out {exp}: an experiment's directory")
+    assert sorted(p.name for p in exp.iterdir()) == before, "nothing written into it"
+    refused(capsys, "run", *SMOKE, "--protocol", "ablation-modalities", "--out", smoke_run,
+            names=f"--out {smoke_run}: a plain run's directory")
+    assert not (smoke_run / "experiment.json").exists()
