@@ -429,6 +429,9 @@ _BAD_MODULES = {
     "lab_norandom": ("from methods.base import BaseMethod\nclass RidgeLDL(BaseMethod):\n"
                      "    '''A ridge without random_state.'''\n"
                      "    def __init__(self, alpha=1.0):\n        self.alpha = alpha\n"),
+    "lab_prior": ("from methods.base import BaseMethod\nclass RidgeLDL(BaseMethod):\n"
+                  "    \"\"\"A user's class that calls itself prior.\"\"\"\n    name = 'prior'\n"
+                  "    def __init__(self, random_state=None):\n        self.random_state = random_state\n"),
     "lab_required": ("from methods.base import BaseMethod\nclass RidgeLDL(BaseMethod):\n"
                      "    '''A ridge whose alpha has no default.'''\n"
                      "    def __init__(self, alpha, random_state=None):\n"
@@ -440,6 +443,7 @@ _BAD_MODULES = {
     ("lab_raises", "cannot import method 'lab_raises:RidgeLDL' (RuntimeError: lab server unreachable)"),
     ("lab_exits", "cannot import method 'lab_exits:RidgeLDL' (SystemExit: 3)"),
     ("lab_norandom", "--methods: lab_norandom:RidgeLDL cannot be built: RidgeLDL.__init__ takes no random_state"),
+    ("lab_prior", "class lab_prior.RidgeLDL is named 'prior', the name of the registered method 'prior'"),
     ("lab_required", "--methods: lab_required:RidgeLDL cannot be built: RidgeLDL.__init__ parameter(s) "
                      "alpha have no default"),
 ])
