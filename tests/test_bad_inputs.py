@@ -714,3 +714,13 @@ def test_a_plain_run_into_an_experiment_directory_is_refused(capsys, tmp_path, s
     refused(capsys, "run", *SMOKE, "--protocol", "ablation-modalities", "--out", smoke_run,
             names=f"--out {smoke_run}: a plain run's directory")
     assert not (smoke_run / "experiment.json").exists()
+
+
+def test_the_error_family_is_reachable_from_the_package(tmp_path):
+    import benchmark
+    from datasets.errors import BenchmarkError
+
+    assert benchmark.BenchmarkError is BenchmarkError
+    with pytest.raises(benchmark.BenchmarkError, match="--scheduler"):
+        benchmark.run(methods="prior", preset="smoke", scheduler="nonsense", out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
