@@ -37,9 +37,14 @@ _BLOCK = re.compile(r"(<!-- BEGIN generated: (?P<name>[\w-]+) -->\n).*?(<!-- END
 
 def add(run_dir: Path, name: str) -> Path:
     """Commit-ready copy of a finished run's spec and rows under ``results/<name>/``; its
-    ``meta.json`` stores each table's typed key and title, so a page never parses text."""
+    ``meta.json`` stores each table's typed key and title, so a page never parses text. ``name``
+    is one folder of ``results/`` (never a path that leaves it). The records are read through
+    :func:`benchmark.results.open_run`, so a record whose stored metrics disagree with its
+    predictions is committed with the re-derived values."""
     from .results import open_run
+    from .validate import out_name
 
+    out_name(name, "--name")
     run = open_run(run_dir)
     if run.experiment is not None:
         from .errors import UsageError

@@ -9,6 +9,11 @@ damaged job is named and recomputed instead of breaking ``report`` later.
 Scores are computed in one place, :func:`scores`, which stamps them with
 :func:`metrics_version` (a hash of the metric definitions' source): a record scored by other
 definitions is re-scored from its stored predictions when read (:class:`benchmark.rundir.RunDir`).
+
+A record's numbers are never taken on trust either: the checksum proves the predictions are the
+ones written, not that the metrics beside them are theirs (a record edited by hand, or merged
+from another run, keeps a valid checksum). :func:`score_mismatch` re-derives the scores from the
+predictions on every read and names any that differ; the reader then uses the re-derived ones.
 """
 from __future__ import annotations
 
@@ -99,6 +104,29 @@ def scores(truth, pred, trials) -> dict:
     return {"metrics": metric_defs.evaluate(truth, pred),
             "metrics_trial": metric_defs.evaluate_balanced(truth, pred, trials),
             "metrics_version": metrics_version()}
+
+
+# How far a stored score may be from the one re-derived from the stored predictions: the worker
+# scores its float64 predictions, the file keeps float32, so the two agree to ~1e-7 relative.
+SCORE_RTOL, SCORE_ATOL = 1e-5, 1e-7
+
+
+def score_mismatch(rec: dict, stored: dict) -> tuple[dict, str | None]:
+    """(the scores and test count re-derived from the stored predictions ``stored``, what in
+    record ``rec`` differs from them or None). The caller replaces the record's values with the
+    re-derived ones: the predictions are the evidence, the numbers beside them only a cache."""
+    import math
+
+    if "truth" not in stored or "trial" not in stored:  # written without them: nothing to re-derive
+        return {}, None
+    fresh = {**scores(stored["truth"], stored["pred"], stored["trial"]), "n_test": int(len(stored["pred"]))}
+    diffs = [f"n_test {rec['n_test']} (predictions: {fresh['n_test']})"] if rec["n_test"] != fresh["n_test"] else []
+    for field in ("metrics", "metrics_trial"):
+        for m in METRICS:
+            old, new = rec[field][m], fresh[field][m]
+            if not math.isclose(old, new, rel_tol=SCORE_RTOL, abs_tol=SCORE_ATOL):
+                diffs.append(f"{field}.{m} {old:.6g} (predictions: {new:.6g})")
+    return fresh, "; ".join(diffs) or None
 
 
 def records_frame(records: list[dict]):

@@ -13,13 +13,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from core.errors import DataError  # the suite's error family (core/errors.py); imported from here too
+
 ROLES = ("primary", "auxiliary", "behavioral")
 SIMPLEX_TOL = 1e-6
 META_COLUMNS = ("subject", "trial", "window")
-
-
-class DataError(ValueError):
-    """Invalid data; the message names the dataset field, and subject/trial where known."""
 
 
 def _where(meta: pd.DataFrame, row: int) -> str:

@@ -12,6 +12,11 @@ ships a method runs them over its own classes::
     def test_conformance(method, check):
         check(method)
 
+Like scikit-learn's, :func:`parametrize_with_checks` takes classes or configured instances
+(``[RidgeLDL, RidgeLDL(alpha=10)]``): an instance is checked with the parameters it sets away
+from its class's defaults applied over every preset (:func:`checked_class`), so the
+configuration a user means to run is the one held to the contract.
+
 A check is named by its function without ``check_`` (``beats_prior``). A class lists the checks
 it is known to fail in ``known_failures`` (name -> reason); :func:`parametrize_with_checks` runs
 them as strict expected failures, so a fix shows up as an unexpected pass.
@@ -88,9 +93,39 @@ def _modality_subset(split: Split) -> Split:
     return tuple(None if d is None else cut(d) for d in split)
 
 
+# ------------------------------------------------------------------ classes or instances
+def checked_class(method) -> type:
+    """The class the checks run on: ``method`` itself when it is a class; for an instance, a
+    subclass of its class (same name, docstring, module) whose presets carry the parameters the
+    instance sets away from the class's defaults, so every check builds that configuration."""
+    if isinstance(method, type):
+        return method
+    cls = type(method)
+    if not isinstance(method, BaseMethod):
+        raise TypeError(f"{method!r} is not a methods.base.BaseMethod subclass or instance")
+    signature = inspect.signature(cls.__init__).parameters.values()
+    defaults = {p.name: p.default for p in signature if p.default is not p.empty}
+    params = {k: v for k, v in method.get_params(deep=False).items()
+              if k != "random_state" and (k not in defaults or v != defaults[k])}
+    if not params:
+        return cls
+    presets = {name: {**values, **params} for name, values in cls.presets.items()}
+    presets.setdefault(PRESET, dict(params))
+    return type(cls.__name__, (cls,), {"presets": presets, "__doc__": cls.__doc__,
+                                       "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                                       "_checked_params": params, "_checked_origin": cls})
+
+
+def _origin(cls) -> type:
+    """The user's class behind a :func:`checked_class` subclass (``cls`` otherwise)."""
+    return cls.__dict__.get("_checked_origin", cls)
+
+
 # ------------------------------------------------------------------ fitting, cached
 def _label(cls) -> str:
-    return cls.name or cls.__name__
+    params = cls.__dict__.get("_checked_params")
+    inside = f"({', '.join(f'{k}={v!r}' for k, v in params.items())})" if params else ""
+    return (cls.name or cls.__name__) + inside
 
 
 def _build(cls, random_state: int = 0) -> BaseMethod:
@@ -204,7 +239,7 @@ def check_determinism(cls, split: Split | None = None) -> None:
 
 def check_beats_prior(cls, split: Split | None = None) -> None:
     """A lower test KL than the training-mean prior (the floor of every table)."""
-    if cls is Prior:
+    if _origin(cls) is Prior:
         return
     split = split or conformance_split()
     train, _, test = split
@@ -254,7 +289,8 @@ def check_name(check) -> str:
 def checks_for(cls) -> list:
     """The checks that apply to ``cls``: all of them, less the prior comparison for the prior
     itself and the modality subsets for a class that does not declare ``modality_subsets``."""
-    skip = {check_beats_prior} if cls is Prior else set()
+    cls = checked_class(cls)
+    skip = {check_beats_prior} if _origin(cls) is Prior else set()
     if not cls.modality_subsets:
         skip.add(check_modality_subsets)
     return [c for c in CHECKS if c not in skip]
@@ -262,14 +298,16 @@ def checks_for(cls) -> list:
 
 def parametrize_with_checks(classes):
     """A ``pytest.mark.parametrize("method, check", ...)`` over every applicable check of every
-    class, with ids ``name-check`` and each ``known_failures`` entry a strict xfail.
+    class (or configured instance: :func:`checked_class`), with ids ``name-check`` and each
+    ``known_failures`` entry a strict xfail.
 
     pytest is imported here, so importing :mod:`methods` never needs it.
     """
     import pytest
 
     params = []
-    for cls in classes:
+    for method in classes:
+        cls = checked_class(method)
         for check in checks_for(cls):
             reason = cls.known_failures.get(check_name(check))
             marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
