@@ -130,7 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--check", action="store_true", help="write nothing; exit 1 naming the stale pages")
     pg.add_argument("--add", type=Path, metavar="RUN_DIR", help="first copy a finished run's spec and rows "
                                                                  "into results/NAME/")
-    pg.add_argument("--name", help="with --add: the name under results/")
+    pg.add_argument("--name", help="with --add or --verify: the name under results/")
+    pg.add_argument("--verify", type=Path, metavar="RUN_DIR",
+                    help="compare a fresh run of results/NAME (run --config results/NAME/run.json) "
+                         "with the committed rows; exit 1 naming every mean that moved beyond "
+                         "the regression gate's floor")
 
     c = sub.add_parser("check", parents=[common], help="compare a run's metrics with a committed baseline")
     c.add_argument("run_dir", type=Path)
@@ -318,6 +322,17 @@ def cmd_pages(args) -> int:
     from . import pages, validate
     from .errors import UsageError
 
+    if args.verify:
+        if not args.name:
+            raise UsageError("--verify: give --name NAME (the committed result under results/)")
+        validate.out_name(args.name, "--name")
+        if not (pages.RESULTS / args.name / "results.csv").exists():
+            raise UsageError(f"--name {args.name!r}: no committed result results/{args.name}/")
+        moved = pages.verify(args.verify, args.name)
+        for line in moved:
+            print(line, file=sys.stderr)
+        print(f"verify: {len(moved)} difference(s) between {args.verify} and results/{args.name}")
+        return 1 if moved else 0
     if args.add:
         if not args.name:
             raise UsageError("--add: give --name NAME (the folder under results/)")

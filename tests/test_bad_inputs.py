@@ -228,7 +228,7 @@ def test_every_job_failing_writes_results_and_groups_failures(capsys, tmp_path, 
     code, stdout, err = cli(capsys, "run", "--preset", "smoke", "--methods", "failing", "--n-jobs", "1",
                             "--out", out)
     assert code == 1 and "Traceback" not in err
-    assert "4 job(s) failed [Failing]: RuntimeError: boom in fit" in err
+    assert "20 job(s) failed [Failing]: RuntimeError: boom in fit" in err  # 4 subjects × 5 folds
     results = pd.read_csv(out / "results.csv")
     assert (results.query("method == 'failing'")["status"] == "failed").all()
 
