@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from datasets.base import DataError, FeatureSet
 
 from .base import BaseMethod
+from .prior import trial_balanced_mean
 from .registry import MethodSpec, register
 
 STIMULUS = "stimulus"
@@ -37,14 +38,21 @@ def has_stimulus(meta: pd.DataFrame) -> bool:
           display="Oracle (stimulus) ‡")
 class StimulusOracle(BaseMethod):
     """Predicts the mean training distribution of the training windows with the test window's
-    stimulus (meta column ``stimulus``).
+    stimulus (meta column ``stimulus``), trial-balanced as the prior's (each training trial's
+    windows averaged, then that stimulus's trials).
 
     A stimulus absent from the training fold (e.g. a clip held out whole under ``--group trial``)
     falls back to the training mean, i.e. to the prior's prediction: the oracle then knows no
     more than the prior (logged with the number of such windows).
+
+    ``oracle = True``: the one kind of method whose ``predict`` is given every meta column
+    (``methods.base.predict_view``); it does not use the validation part, so it is fitted on the
+    training and validation parts merged (``uses_validation = False``).
     """
 
+    version = "2"  # 2: trial-balanced means, as the prior's; fitted on training + validation
     oracle = True
+    uses_validation = False
 
     def __init__(self, random_state=None):
         self.random_state = random_state
@@ -53,9 +61,12 @@ class StimulusOracle(BaseMethod):
         if not has_stimulus(train.meta):
             raise DataError(f"{train.name}: the stimulus oracle needs a meta column "
                             f"{STIMULUS!r} (clip or condition id); this dataset has none")
-        frame = pd.DataFrame(train.labels, index=train.meta[STIMULUS].to_numpy())
-        self.means_ = frame.groupby(level=0).mean()
-        self.mean_ = train.labels.mean(axis=0)
+        # trial-balanced, as the prior (each trial's windows averaged, then the trials)
+        meta = train.meta
+        trials = pd.DataFrame(train.labels).groupby(
+            [meta["subject"].to_numpy(), meta["trial"].to_numpy(), meta[STIMULUS].to_numpy()]).mean()
+        self.means_ = trials.groupby(level=2).mean()
+        self.mean_ = trial_balanced_mean(train)
         return self
 
     def predict(self, data: FeatureSet) -> np.ndarray:

@@ -159,3 +159,13 @@ def test_a_method_that_uses_validation_while_declaring_it_does_not_is_caught(mon
     monkeypatch.setattr(_EarlyStopper, "uses_validation", True)  # declared honestly: not checked
     checks.check_ignores_validation(_EarlyStopper)
 
+
+def test_the_built_in_methods_declare_their_use_of_the_validation_part():
+    from methods.registry import MethodSpec
+
+    merged = {n for n, cls in CLASSES.items()
+              if not MethodSpec(n).build("smoke", random_state=0).needs_validation()}
+    assert {"prior", "oracle", "aa-knn", "pt-svm", "ldl-lrr"} <= merged
+    assert not merged & {"maet", "carat", "tlr-dl", "sa-cpnn", "mpcl"}
+    # the deep methods' paper preset does not early-stop, so it trains on train + val
+    assert not MethodSpec("maet").build("paper", random_state=0).needs_validation()

@@ -184,3 +184,22 @@ def test_title_states_items_grouping_normalisation_preset_and_tuning():
     # The paper preset tunes only where the method's paper did: the title names those.
     partial = [rec(), rec({"tune": 20}, label="LDL-LRR", family="LDL"), rec(label="MPCL", family="EDL")]
     assert table_title(partial).endswith("tuned, budget 20 per method: LDL-LRR; defaults for the rest")
+
+
+def test_the_oracle_and_the_prior_weigh_every_training_trial_once(small_data):
+    """Trials of unequal length: the oracle's per-stimulus means and its fallback are the
+    trial-balanced means, so an unseen stimulus gets exactly the prior's prediction."""
+    from methods.prior import Prior
+
+    meta = small_data.meta
+    first = (meta["trial"] == meta["trial"].iloc[0]).to_numpy()
+    keep = np.flatnonzero(~first | (meta["window"] == meta["window"].min()).to_numpy())
+    train = small_data.subset(keep)  # the first trial of every subject has one window left
+    trials = pd.DataFrame(train.labels).groupby([train.meta["subject"], train.meta["trial"],
+                                                 train.meta["stimulus"]]).mean()
+    oracle = MethodSpec("oracle").build("smoke").fit(train)
+    prior = Prior().fit(train)
+    np.testing.assert_allclose(prior.mean_, trials.mean().to_numpy())
+    assert not np.allclose(prior.mean_, train.labels.mean(axis=0))  # the weighting matters here
+    np.testing.assert_allclose(oracle.mean_, prior.mean_)
+    np.testing.assert_allclose(oracle.means_.to_numpy(), trials.groupby(level=2).mean().to_numpy())
