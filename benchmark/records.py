@@ -6,6 +6,19 @@ lack fields that reporting needs, and its predictions file may be gone or trunca
 directory and the warm re-run fast path ask :func:`problem` before trusting a record, so a
 damaged job is named and recomputed instead of breaking ``report`` later.
 
+Fields a finished record carries beside its scores (the schema below requires those every
+version wrote; the rest are optional, absent from records written before they existed):
+
+- ``n_train``: samples the final model was fitted on. For a method that does not use the
+  validation part, or that refits after choosing a setting on it, this includes the validation
+  part (:func:`benchmark.tuning.final_fit`); ``val_use`` says which: ``"merged"``,
+  ``"refit"``, ``"held-out"`` (early-stopped on it, never trained on it) or ``"none"`` (the
+  fold has no validation part).
+- ``n_val``, ``n_val_trials``, ``n_val_subjects``: the validation part the protocol carved
+  (windows, distinct subject-trial pairs, subjects), whatever the method then did with it, so a
+  table note can state what was held out (``--val-size``).
+- ``n_test``, ``n_test_trials``: the test part scored.
+
 Scores are computed in one place, :func:`scores`, which stamps them with
 :func:`metrics_version` (a hash of the metric definitions' source): a record scored by other
 definitions is re-scored from its stored predictions when read (:class:`benchmark.rundir.RunDir`).
@@ -148,7 +161,9 @@ def records_frame(records: list[dict]):
             **{m: (r.get("metrics") or {}).get(m, np.nan) for m in METRICS},
             **{f"{m}_trial": (r.get("metrics_trial") or {}).get(m, np.nan) for m in METRICS},
             "split_seed": cfg["protocol"]["split_seed"], "block_kind": r["block_kind"],
-            "n_test_trials": r.get("n_test_trials"),
+            "n_test_trials": r.get("n_test_trials"), "n_val": r.get("n_val"),
+            "n_val_trials": r.get("n_val_trials"), "n_val_subjects": r.get("n_val_subjects"),
+            "val_use": r.get("val_use"),
             "label": r["label"], "family": r["family"], "oracle": r["oracle"],
             "drop": ",".join(cfg["drop"]),
             "block": cfg["protocol"]["block"], "preset": cfg["method"]["preset"],

@@ -87,7 +87,8 @@ class CAD(TorchMethod):
     constraints: ClassVar[dict] = {"loss_form": Choice(*FORMS), "hidden": Int(low=1),
                                    "dropout": Real(low=0, high=1, high_open=True)}
 
-    version = "3"  # 3: float64 (float32 results depended on the math kernel); 2: fused Adam
+    # 4: with patience=0 (the paper preset) fitted on training + validation merged
+    version = "4"  # 3: float64 (float32 results depended on the math kernel); 2: fused Adam
     dtype = torch.float64
     shared_budget = False  # borrows the deep loop but is not a deep method compared (docs/concepts/presets.md)
     presets = {

@@ -25,8 +25,10 @@ The data are small synthetic sets made here, so no fixture is needed: a DMER-sha
 70/10/20 split (:func:`conformance_split`) and a WESAD-shaped 120/40 split
 (:func:`wesad_split`). Methods are built with their ``smoke`` preset and ``random_state=0``, as
 the runner builds them. Fits are cached per class and data, so the whole set fits a method four
-times: once on the conformance split (shared by the contract, prior and poisoned-label checks),
-once more for determinism, once on a modality subset and once on WESAD-shaped data.
+times: once on the conformance split (shared by the contract, prior, poisoned-label and
+withheld-meta checks), once more for determinism, once on a modality subset and once on
+WESAD-shaped data; a method that declares it does not use the validation part is fitted a fifth
+time, without it (``ignores_validation``).
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ from sklearn.base import clone
 
 from core.metrics import evaluate
 from core.params import Constraint, ParameterError, check_params, declared
-from datasets.base import FeatureSet
+from datasets.base import PREDICT_META, FeatureSet
 from datasets.synthetic import make_synthetic, make_synthetic_wesad
 
 from .base import FAMILIES, BaseMethod
@@ -276,9 +278,58 @@ def check_poisoned_test_labels(cls, split: Split | None = None) -> None:
             f"(max difference {np.abs(pred - clean).max():.3g}); predict must not read labels")
 
 
+def check_withheld_meta(cls, split: Split | None = None) -> None:
+    """Predictions read no meta column beyond :data:`datasets.base.PREDICT_META` (``subject``):
+    with the test part's other columns (stimulus, condition, trial, window, ...) permuted across
+    rows, set to one value, or removed as the runner removes them (``FeatureSet.for_predict``),
+    the fitted method predicts exactly the same, on DMER- and on WESAD-shaped data. Not run for
+    a reference marked ``oracle = True``, which reads the stimulus by design."""
+    for split in ((split,) if split is not None else (conformance_split(), wesad_split())):
+        test, method = split[2], _fitted(cls, split)
+        clean = _prediction(cls, split)
+        withheld = [c for c in test.meta.columns if c not in PREDICT_META]
+        perm = np.random.default_rng(0).permutation(len(test))
+        permuted, constant = test.meta.copy(), test.meta.copy()
+        for c in withheld:
+            permuted[c] = permuted[c].to_numpy()[perm]
+            constant[c] = constant[c].iloc[0]
+        views = {"permuted across rows": dataclasses.replace(test, meta=permuted),
+                 "set to one value": dataclasses.replace(test, meta=constant),
+                 "removed (as the runner gives predict its data)": test.for_predict()}
+        for what, data in views.items():
+            try:
+                pred = np.asarray(method.predict(data))
+            except Exception as exc:
+                raise AssertionError(
+                    f"{_label(cls)}: predict failed when the meta columns {withheld} were {what} "
+                    f"({type(exc).__name__}: {exc}); predict may read only {list(PREDICT_META)}"
+                ) from None
+            assert pred.shape == clean.shape and np.array_equal(pred, clean), (
+                f"{_label(cls)}: predictions changed when the test meta columns {withheld} were "
+                f"{what}; predict may read only {list(PREDICT_META)} (a reference that reads the "
+                "stimulus by design declares oracle = True)")
+
+
+def check_ignores_validation(cls, split: Split | None = None) -> None:
+    """A method that declares it does not use the validation part (``needs_validation()``
+    False with the ``smoke`` preset; ``uses_validation = False``) predicts exactly the same
+    fitted with and without it, so the runner may merge that part into its training data."""
+    if _build(cls).needs_validation():
+        return
+    split = split or conformance_split()
+    train, val, test = split
+    without = np.asarray(_build(cls).fit(train, None).predict(test))
+    assert np.array_equal(without, _prediction(cls, split)), (
+        f"{_label(cls)}: declares that it does not use the validation part (uses_validation = "
+        f"False), but its predictions change when fitted without it (max difference "
+        f"{np.abs(without - _prediction(cls, split)).max():.3g}); the runner would merge that part "
+        "into training and fit(train + val, None), so declare uses_validation = True")
+
+
 CHECKS = (check_metadata, check_parameters_declared, check_values_satisfy_constraints,
           check_clone_round_trip, check_output_contract, check_determinism, check_beats_prior,
-          check_modality_subsets, check_runs_on_wesad_shaped_data, check_poisoned_test_labels)
+          check_modality_subsets, check_runs_on_wesad_shaped_data, check_poisoned_test_labels,
+          check_withheld_meta, check_ignores_validation)
 
 
 def check_name(check) -> str:
@@ -288,9 +339,12 @@ def check_name(check) -> str:
 
 def checks_for(cls) -> list:
     """The checks that apply to ``cls``: all of them, less the prior comparison for the prior
-    itself and the modality subsets for a class that does not declare ``modality_subsets``."""
+    itself, the modality subsets for a class that does not declare ``modality_subsets``, and the
+    withheld meta for a reference marked ``oracle = True`` (it reads the stimulus by design)."""
     cls = checked_class(cls)
     skip = {check_beats_prior} if _origin(cls) is Prior else set()
+    if getattr(cls, "oracle", False):
+        skip.add(check_withheld_meta)
     if not cls.modality_subsets:
         skip.add(check_modality_subsets)
     return [c for c in CHECKS if c not in skip]

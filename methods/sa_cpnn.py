@@ -162,7 +162,11 @@ class SACPNN(TorchMethod):
     ``search_space`` (hidden units, initial step): our choice; the paper gives no search.
     """
 
-    version = "3"  # 3: float64 (float32 Rprop sign decisions depended on the math kernel)
+    # 4: with patience=0 (no preset sets it) fitted on training + validation merged
+    version = "4"  # 3: float64 (float32 Rprop sign decisions depended on the math kernel)
+    known_failures = {"beats_prior": "ties the prior on the conformance split with the smoke "
+                      "preset: KL 0.04802 against the trial-balanced prior's 0.04792 (it beat the "
+                      "window-mean prior, 0.04807, by as little)"}
     dtype = torch.float64
     shared_budget = False  # borrows the deep loop (full-batch RProp) but is not one of the deep methods compared
     batch_size: ClassVar[int] = 2**62  # full batch: the loop takes min(batch_size, n)

@@ -110,7 +110,8 @@ class TiCAL(TorchMethod):
     readable), learning rate and width around the defaults.
     """
 
-    version = "2"  # shared budget and fused Adam changed results (docs/concepts/presets.md)
+    # 3: with patience=0 (the paper preset) fitted on training + validation merged
+    version = "3"  # 2: shared budget and fused Adam changed results (docs/concepts/presets.md)
     presets = {  # training budget: TorchMethod.presets (the paper's was not readable)
         "smoke": {"lr": 3e-3},
         "paper": {"d": 256},

@@ -57,6 +57,14 @@ class TorchMethod(BaseMethod):
 
     Subclasses implement :meth:`build_network` and may override :meth:`loss`,
     :meth:`make_optimizer` and :meth:`make_scheduler`.
+
+    Validation: with ``patience > 0`` the loop early-stops on the validation part and keeps the
+    best epoch's weights, fitted on the training part alone (``val_use = "held-out"``). It is
+    not refitted on training + validation: the stopping epoch was chosen for this training set,
+    and a second training for that many epochs on more data would double the cost of every deep
+    method for a gain the stopping point does not promise. With ``patience=0`` (the ``paper``
+    preset of most deep methods) the validation part is not used (:meth:`needs_validation`), so
+    the runner trains on the training and validation parts merged.
     """
 
     # The training budget of every deep method, per preset, in this one place (docs/concepts/presets.md: equal
@@ -218,6 +226,10 @@ class TorchMethod(BaseMethod):
 
     def _val_kl(self, val: dict) -> float:
         return float(kl_loss(self._logits(val), val["y"]))
+
+    def needs_validation(self) -> bool:
+        """The validation part is used for early stopping only, i.e. when ``patience > 0``."""
+        return bool(self.patience)
 
     def predict(self, data: FeatureSet) -> np.ndarray:
         check_is_fitted(self, "network_")

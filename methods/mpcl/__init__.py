@@ -114,7 +114,8 @@ class MPCL(TorchMethod):
         early stopping on the inner validation split.
     """
 
-    version = "2"  # the shared training budget (docs/concepts/presets.md) changed results
+    # 3: with patience=0 (the paper preset) fitted on training + validation merged
+    version = "3"  # 2: the shared training budget (docs/concepts/presets.md) changed results
     presets = {
         # Training budget: TorchMethod.presets (the paper's 400 epochs in ``paper``).
         # smoke/quick: CPU sizes (d and K shrunk, batch 32 because a subject-dependent fold of
