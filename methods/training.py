@@ -23,6 +23,17 @@ from .base import BaseMethod
 from core.params import Choice, Int, Real
 
 
+# The shared training budget of the deep methods per preset, in this one place: the presets
+# below, and (its quick entry) every deep method's constructor defaults, so a method built in a
+# notebook trains with the budget the default run gives it (tests/test_budgets.py).
+BUDGETS: dict[str, dict] = {
+    "smoke": {"epochs": 15, "patience": 5},
+    "quick": {"epochs": 40, "patience": 5},
+    "paper": {"epochs": 400, "patience": 0},
+}
+EPOCHS, PATIENCE = BUDGETS["quick"]["epochs"], BUDGETS["quick"]["patience"]
+
+
 def pick_device(device: str = "auto") -> torch.device:
     """CUDA when present (``auto``), else CPU; an explicit name is taken as is."""
     if device == "auto":
@@ -76,11 +87,7 @@ class TorchMethod(BaseMethod):
     # prior on the conformance data with it; 12 epochs without early stopping left
     # EmotionDict at lr 3e-3 worse than the prior). paper: the MPCL paper's 400 epochs
     # without early stopping.
-    presets: ClassVar[dict[str, dict]] = {
-        "smoke": {"epochs": 15, "patience": 5},
-        "quick": {"epochs": 40, "patience": 5},
-        "paper": {"epochs": 400, "patience": 0},
-    }
+    presets: ClassVar[dict[str, dict]] = {p: dict(b) for p, b in BUDGETS.items()}
     # The loop's own parameters, declared once for every deep method (core.params).
     constraints: ClassVar[dict] = {
         "epochs": Int(low=1), "batch_size": Int(low=1), "lr": Real(low=0, low_open=True),
