@@ -122,9 +122,12 @@ def reference_specs(methods: list[MethodSpec], meta: pd.DataFrame, add: bool,
     They run once, on every modality (a modality-drop study needs no "Prior w/o EEG"). A
     stimulus reference is left out, even when listed (e.g. by ``--methods all``), on data
     without a stimulus identity and where the protocol does not name it (under held-out
-    trials the oracle is the prior by construction), with a log line.
+    trials the oracle is the prior by construction), with a log line. The consensus needs
+    another subject: data of one subject (the DMER sample) has none.
     """
     wanted = ["prior", *(meaningful if has_stimulus(meta) else ())]
+    if meta["subject"].nunique() < 2:  # no other subject to agree with: no consensus
+        wanted = [n for n in wanted if n != "consensus"]
     kept = [m for m in methods if not m.cls.oracle or m.name in wanted]
     if len(kept) < len(methods):
         log.warning("stimulus reference(s) %s left out: %s", ", ".join(
