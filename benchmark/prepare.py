@@ -6,8 +6,14 @@ Runs the dataset's loader, which extracts every subject's features in parallel (
 """
 from __future__ import annotations
 
+import os
+
+from joblib import parallel_config
+
 from datasets import load_dataset
 from datasets.base import DataError, FeatureSet
+
+from .lifetime import watch_parent
 
 
 def open_dataset(name: str, **options) -> FeatureSet:
@@ -23,7 +29,10 @@ def prepare(dataset: str, data_root: str | None = None, n_jobs: int = 1, **optio
     """Load ``dataset`` from ``data_root`` with ``n_jobs`` parallel subjects, filling the cache."""
     if data_root is not None:
         options["data_root"] = data_root
-    return open_dataset(dataset, n_jobs=n_jobs, **options)
+    # The loader's joblib pool gets an initializer that ends each worker with this process,
+    # however it ends (benchmark.lifetime); the loaders themselves know nothing of it.
+    with parallel_config(backend="loky", initializer=watch_parent, initargs=(os.getpid(),)):
+        return open_dataset(dataset, n_jobs=n_jobs, **options)
 
 
 def summary(data: FeatureSet) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -102,7 +103,8 @@ def _results(cfg: RunSpec, todo: list[tuple[Job, Fold]], data: FeatureSet):
     else:
         # joblib's loky process pool with an initialiser: each worker receives the dataset
         # once; jobs then carry only their config and fold indices.
-        pool = ProcessPoolExecutor(max_workers=cfg.n_jobs, initializer=init_worker, initargs=(data,))
+        pool = ProcessPoolExecutor(max_workers=cfg.n_jobs, initializer=init_worker,
+                                   initargs=(data, os.getpid()))
         try:
             futures = [pool.submit(execute_in_worker, job, fold, **args)
                        for job, fold in sorted(todo, key=_cost_rank)]
