@@ -167,6 +167,7 @@ class SACPNN(TorchMethod):
     """
 
     version = "3"  # 3: float64 (float32 Rprop sign decisions depended on the math kernel)
+    relative_cost = 0.2  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     dtype = torch.float64
     shared_budget = False  # borrows the deep loop (full-batch RProp) but is not one of the deep methods compared
     batch_size: ClassVar[int] = 2**62  # full batch: the loop takes min(batch_size, n)

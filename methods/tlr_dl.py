@@ -173,6 +173,7 @@ class TLRDL(BaseMethod):
     """
 
     version = "4"  # 4: stable O- and W-steps (no Woodbury cancellation), iterate selection with slack
+    relative_cost = 0.3  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     presets = {"smoke": {"max_iter": 30}, "quick": {}, "paper": {}}
     search_space: ClassVar[dict] = {"lam": [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0],
                                     "alpha": [1e-4, 1e-3, 1e-2, 1e-1]}
