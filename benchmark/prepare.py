@@ -7,9 +7,14 @@ Runs the dataset's loader, which extracts every subject's features in parallel (
 from __future__ import annotations
 
 import inspect
+import os
+
+from joblib import parallel_config
 
 from datasets import get_loader, load_dataset
 from datasets.base import DataError, FeatureSet
+
+from .lifetime import watch_parent
 
 
 def open_dataset(name: str, **options) -> FeatureSet:
@@ -38,7 +43,10 @@ def prepare(dataset: str, data_root: str | None = None, n_jobs: int | None = 1, 
         options["data_root"] = data_root
     if n_jobs is not None:
         options["n_jobs"] = n_jobs
-    return open_dataset(dataset, **options)
+    # The loader's joblib pool gets an initializer that ends each worker with this process,
+    # however it ends (benchmark.lifetime); the loaders themselves know nothing of it.
+    with parallel_config(backend="loky", initializer=watch_parent, initargs=(os.getpid(),)):
+        return open_dataset(dataset, **options)
 
 
 def summary(data: FeatureSet) -> str:

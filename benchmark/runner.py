@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -79,12 +80,32 @@ class RunOutcome:
         return self.results[self.results["status"] != "ok"]
 
 
-def _cost_rank(item: tuple[Job, Fold]) -> int:
-    """Submission order for worker pools: deep (torch) methods first, so the long jobs do not
-    end up alone at the tail while the other workers idle (longest-first scheduling)."""
+# Estimated CPU seconds of one job of a method that declares no ``relative_cost``, per
+# DEFAULT_TRAIN training windows: a classical method (fit in a fraction of a second) or a deep one.
+CLASSICAL_COST, DEEP_COST, DEFAULT_TRAIN = 0.1, 1.0, 200
+
+
+def estimated_cost(job: Job, fold: Fold) -> float:
+    """Relative cost of a job, for longest-first scheduling: the method's declared
+    ``relative_cost`` (CPU seconds of one quick-preset job on ~200 training windows, measured
+    and kept on the class: ``TorchMethod.relative_cost``), scaled by the fold's training size
+    (a deep method's steps per epoch grow with it) and by the configurations a tuned job tries.
+    Only the order of jobs depends on it, never a result."""
     from methods.training import TorchMethod
 
-    return 0 if issubclass(item[0].method.cls, TorchMethod) else 1
+    cls = job.method.cls
+    base = getattr(cls, "relative_cost", None)
+    if base is None:
+        base = DEEP_COST if issubclass(cls, TorchMethod) else CLASSICAL_COST
+    return float(base) * max(len(fold.train), 1) / DEFAULT_TRAIN * (1 + (job.tune or 0))
+
+
+def longest_first(todo: list[tuple[Job, Fold]]) -> list[tuple[Job, Fold]]:
+    """``todo`` by decreasing estimated cost (stable: ties keep the plan's order). With two
+    workers the long deep jobs then run first and the last jobs to start are the cheapest, so
+    neither worker idles long at the end while the other finishes a HeLo fit; in plan order
+    (method by method) the run ended with whichever method came last."""
+    return sorted(todo, key=lambda item: -estimated_cost(*item))
 
 
 def _results(cfg: RunSpec, todo: list[tuple[Job, Fold]], data: FeatureSet):
@@ -96,17 +117,18 @@ def _results(cfg: RunSpec, todo: list[tuple[Job, Fold]], data: FeatureSet):
     if cfg.scheduler or cfg.dask_local:
         from .distributed import run_on_dask
 
-        yield from run_on_dask(todo, data, args, cfg.scheduler, cfg.dask_local)
+        yield from run_on_dask(longest_first(todo), data, args, cfg.scheduler, cfg.dask_local)
     elif cfg.n_jobs == 1:
         for job, fold in todo:
             yield execute(job, data, fold, **args)
     else:
         # joblib's loky process pool with an initialiser: each worker receives the dataset
         # once; jobs then carry only their config and fold indices.
-        pool = ProcessPoolExecutor(max_workers=cfg.n_jobs, initializer=init_worker, initargs=(data,))
+        pool = ProcessPoolExecutor(max_workers=cfg.n_jobs, initializer=init_worker,
+                                   initargs=(data, os.getpid()))
         try:
             futures = [pool.submit(execute_in_worker, job, fold, **args)
-                       for job, fold in sorted(todo, key=_cost_rank)]
+                       for job, fold in longest_first(todo)]
             for fut in as_completed(futures):
                 yield fut.result()
         except BaseException:

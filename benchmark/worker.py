@@ -27,6 +27,7 @@ from protocols import Fold
 
 from .errors import JobTimeout
 from .jobs import Job
+from .lifetime import watch_parent
 from .provenance import provenance
 from .records import scores
 from .tuning import fit_job
@@ -150,8 +151,12 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
 _WORKER_DATA: dict = {}
 
 
-def init_worker(data: FeatureSet) -> None:
-    """Worker initialiser: the dataset arrives once per worker process, not once per job."""
+def init_worker(data: FeatureSet, parent_pid: int | None = None) -> None:
+    """Worker initialiser: the dataset arrives once per worker process, not once per job, and
+    the worker exits when ``parent_pid`` (the run's process) is gone, however that ended
+    (:mod:`benchmark.lifetime`: a SIGKILLed run used to leave its workers computing)."""
+    if parent_pid is not None:
+        watch_parent(parent_pid)
     _WORKER_DATA["data"] = data
 
 

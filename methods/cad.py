@@ -92,6 +92,7 @@ class CAD(TorchMethod):
 
     # 4: with patience=0 (the paper preset) fitted on training + validation merged
     version = "4"  # 3: float64 (float32 results depended on the math kernel); 2: fused Adam
+    relative_cost = 0.3  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     dtype = torch.float64
     shared_budget = False  # borrows the deep loop but is not a deep method compared (docs/concepts/presets.md)
     presets = {

@@ -197,6 +197,7 @@ class CARAT(TorchMethod):
 
     # 3: with patience=0 (the paper preset) fitted on training + validation merged
     version = "3"  # 2: shared budget and fused Adam changed results (docs/concepts/presets.md)
+    relative_cost = 1.3  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     presets = {  # training budget: TorchMethod.presets, except the official 20 epochs in paper
         "smoke": {"lr": 3e-3, "d": 32, "z_dim": 16, "supcon_views": 256},
         "paper": {"epochs": 20, "patience": 0, "d": 256, "heads": 8, "layers": 4, "dropout": 0.3,

@@ -165,6 +165,7 @@ class EmotionDict(TorchMethod):
 
     # 3: with patience=0 (the paper preset) fitted on training + validation merged
     version = "3"  # 2: shared budget and fused Adam changed results (docs/concepts/presets.md)
+    relative_cost = 1.3  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     presets = {  # training budget: TorchMethod.presets, except the official 301 epochs in paper
         "smoke": {"batch_size": 32, "lr": 3e-3},
         "paper": {"epochs": 301, "patience": 0, "d_fused": 24, "d_unimodal": 12, "layers": 3,

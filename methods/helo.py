@@ -231,6 +231,7 @@ class HeLo(TorchMethod):
 
     # 3: with patience=0 (the paper preset) fitted on training + validation merged
     version = "3"  # 2: shared budget and fused Adam changed results (docs/concepts/presets.md)
+    relative_cost = 3.0  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     presets = {  # training budget: TorchMethod.presets, except the official 300 epochs in paper
         "smoke": {"batch_size": 64, "lr": 3e-3},
         "paper": {"epochs": 300, "patience": 0, "d": 128, "dropout": 0.5, "drop_key": 0.5, "batch_size": 128,

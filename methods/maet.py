@@ -162,6 +162,7 @@ class MAET(TorchMethod):
 
     # 3: with patience=0 (the paper preset) fitted on training + validation merged
     version = "3"  # 2: shared budget and fused Adam changed results (docs/concepts/presets.md)
+    relative_cost = 0.7  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     presets = {  # training budget: TorchMethod.presets
         "smoke": {"batch_size": 64, "lr": 3e-3, "depth": 2},
     }

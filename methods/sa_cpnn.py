@@ -171,6 +171,7 @@ class SACPNN(TorchMethod):
     known_failures = {"beats_prior": "ties the prior on the conformance split with the smoke "
                       "preset: KL 0.04802 against the trial-balanced prior's 0.04792 (it beat the "
                       "window-mean prior, 0.04807, by as little)"}
+    relative_cost = 0.2  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     dtype = torch.float64
     shared_budget = False  # borrows the deep loop (full-batch RProp) but is not one of the deep methods compared
     batch_size: ClassVar[int] = 2**62  # full batch: the loop takes min(batch_size, n)

@@ -112,6 +112,7 @@ class TiCAL(TorchMethod):
 
     # 3: with patience=0 (the paper preset) fitted on training + validation merged
     version = "3"  # 2: shared budget and fused Adam changed results (docs/concepts/presets.md)
+    relative_cost = 0.3  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     presets = {  # training budget: TorchMethod.presets (the paper's was not readable)
         "smoke": {"lr": 3e-3},
         "paper": {"d": 256},

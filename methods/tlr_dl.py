@@ -179,6 +179,7 @@ class TLRDL(BaseMethod):
     # 5: the final model is fitted on training + validation (λ_W chosen on validation first);
     # 4: stable O- and W-steps (no Woodbury cancellation), iterate selection with slack
     version = "5"
+    relative_cost = 0.3  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     presets = {"smoke": {"max_iter": 30}, "quick": {}, "paper": {}}
     search_space: ClassVar[dict] = {"lam": [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0],
                                     "alpha": [1e-4, 1e-3, 1e-2, 1e-1]}

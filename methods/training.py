@@ -104,6 +104,11 @@ class TorchMethod(BaseMethod):
     decisions depend on the math kernel (docs/reproducibility.md). torch's vectorised ``uniform_``/``normal_``
     differ from its scalar ones in the last bit, so a float32 initialisation cast to float64
     would start the kernels ~1e-7 apart."""
+    relative_cost: ClassVar[float] = 1.0
+    """Estimated CPU seconds of one quick-preset job on ~200 training windows (one thread),
+    measured with tests/perf/profile_fold.py; the runner starts the costliest jobs first so
+    that no worker idles at the end of a run (benchmark.runner.longest_first). It orders jobs
+    and nothing else: no result depends on it."""
     budget_exceptions: ClassVar[dict[str, str]] = {}
     """Preset -> why this method's paper prescribes another budget there; only in these presets
     may a subclass's ``presets`` set ``BUDGET_KEYS``."""
@@ -190,7 +195,7 @@ class TorchMethod(BaseMethod):
         for epoch in progress(range(self.epochs), desc=self.name):
             self.network_.train()
             perm = torch.randperm(n, generator=gen).to(self.device_)
-            total = 0.0
+            losses = []
             for start in range(0, n - bs + 1 if n >= bs else 1, bs):  # drop the ragged tail
                 batch = self._batch(data, perm[start:start + bs], epoch / max(self.epochs, 1))
                 opt.zero_grad()
@@ -198,7 +203,9 @@ class TorchMethod(BaseMethod):
                 loss.backward()
                 opt.step()
                 n_steps += 1
-                total += float(loss.detach())
+                losses.append(loss.detach())
+            # One conversion per epoch: float() per step waits for the device on a GPU.
+            total = float(torch.stack(losses).double().sum()) if losses else 0.0
             if sched is not None:
                 sched.step()
             record = {"epoch": epoch, "train_loss": total}
@@ -223,9 +230,12 @@ class TorchMethod(BaseMethod):
         return self
 
     def _logits(self, tensors: dict) -> torch.Tensor:
+        """Eval-mode logits of ``tensors`` in chunks of 1024. ``inference_mode`` rather than
+        ``no_grad``: no version counters or view tracking on the outputs, which nothing
+        differentiates (the per-epoch validation KL and ``predict``)."""
         self.network_.eval()
         n, outs = len(tensors["subject"]), []
-        with torch.no_grad():
+        with torch.inference_mode():
             for start in range(0, n, 1024):
                 out = self.network_(self._batch(tensors, slice(start, min(start + 1024, n))))
                 outs.append(out[0] if isinstance(out, tuple) else out)

@@ -117,6 +117,7 @@ class MPCL(TorchMethod):
 
     # 3: with patience=0 (the paper preset) fitted on training + validation merged
     version = "3"  # 2: the shared training budget (docs/concepts/presets.md) changed results
+    relative_cost = 2.0  # CPU s of a quick job on ~200 windows: job order only (benchmark.runner)
     presets = {
         # Training budget: TorchMethod.presets (the paper's 400 epochs in ``paper``).
         # smoke/quick: CPU sizes (d and K shrunk, batch 32 because a subject-dependent fold of
