@@ -109,6 +109,8 @@ class Truth:
     clip_seconds: float
     seed: int
     video_size: tuple[int, int]
+    rest_seconds: float
+    gap_seconds: float
     clip_durations: list[float]  # per vid, seconds
     subjects: list[SubjectTruth] = field(default_factory=list)
 
@@ -515,7 +517,7 @@ def write_release(out: str | Path, n_subjects: int = 2, clip_seconds: float = 27
     clip_affect = [_trial_affect(k, rng) for k in kinds]
     loadings = rng.uniform(0.6, 1.0, len(PANAS_ITEMS))
     durations = clip_durations(N_TRIALS, clip_seconds, seed)
-    truth = Truth(n_subjects, clip_seconds, seed, tuple(video_size), durations.tolist())
+    truth = Truth(n_subjects, clip_seconds, seed, tuple(video_size), rest_seconds, gap_seconds, durations.tolist())
     practice_s = min(clip_seconds, 10.0)
     for no in subjects or range(1, n_subjects + 1):
         truth.subjects.append(_subject(out, no, truth, durations, clip_affect, loadings, damage.get(no),
