@@ -46,6 +46,7 @@ def test_fits_recover_known_growth():
     assert "2.2 h on this 2-core machine" in page  # LOSO: 3·73² s / 2 cores
 
 
+@pytest.mark.slow  # about 90 s on an idle 2-core machine (eight processes importing torch/mne), more when shared
 def test_measure_and_render_on_a_small_release(tmp_path):
     """The documented commands with small options: a tiny release, two cheap methods, 2 subjects."""
     from datasets.dmer_release import write_release
@@ -55,13 +56,13 @@ def test_measure_and_render_on_a_small_release(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCHMARK_QUIET": "1"}
     out = tmp_path / "growth.json"
     subprocess.run([sys.executable, "-m", "benchmark.growth", "measure", "--release", str(tmp_path / "release"),
-                    "--sizes", "2", "--loso-sizes", "2,3", "--methods", "prior,aa-knn", "--out", str(out)],
+                    "--sizes", "2", "--loso-sizes", "2", "--methods", "prior,aa-knn", "--out", str(out)],
                    cwd=ROOT, env=env, check=True, capture_output=True)
     m = json.loads(out.read_text())
     assert [r["step"] for r in m["extraction"]] == list(growth.STEPS)
     assert all(r["cpu_s"] > 0 and r["peak_rss_mb"] > 50 for r in m["extraction"])
     assert [(r["protocol"], r["n_subjects"], r["exit"], r["failed"]) for r in m["runs"]] == [
-        ("subject-dependent", 2, 0, 0), ("loso", 2, 0, 0), ("loso", 3, 0, 0)]
+        ("subject-dependent", 2, 0, 0), ("loso", 2, 0, 0)]
     assert set(m["runs"][0]["method_job_seconds"]) >= {"prior", "aa-knn"}
     doc, png = tmp_path / "growth.md", tmp_path / "growth.png"
     p = subprocess.run([sys.executable, "-m", "benchmark.growth", "render", "--json", str(out), "--doc", str(doc),
