@@ -136,6 +136,7 @@ def test_each_damage_excludes_its_subject_with_the_reason(release, caplog):
     assert load(release, "features").info["excluded"] == {"3": "empty GSR/PPG features"}
 
 
+@pytest.mark.slow  # eight CLI processes (prepare + run on four levels): about 2 min
 def test_prepare_and_run_on_every_level(release):
     """The documented prepare and run commands, on each level: same metrics where the features
     are the same numbers; the excluded subjects named on the way."""
