@@ -54,6 +54,10 @@ TRIALS, WINDOWS = 32, 23  # windows per trial at L = 27 s after dropping the fir
 STEPS = ("read+align", "eeg", "gsr", "ppg", "video")
 RUN_SIZES = (2, 4, 8, 16)
 DOC, PLOT = ROOT / "docs" / "growth.md", ROOT / "docs" / "growth.png"
+# How a measurement is reproduced (the JSON records the command that made it, when it differs).
+DEFAULT_COMMAND = ("OMP_NUM_THREADS=1 python -m pytest tests/perf/test_perf_deep.py -k 'paper and training_step' "
+                   "--benchmark-enable --benchmark-json=runs/perf-deep.json; "
+                   "python -m benchmark.growth measure --perf runs/perf-deep.json")
 
 
 # ------------------------------------------------------------------ measuring
@@ -229,22 +233,23 @@ def project(m: dict) -> dict:
         y = np.array([r["cpu_s"] for r in rows], float)
         if protocol == "subject-dependent" or len(rows) < 2:
             a, b = fit_linear(n, y)
-            total73, model = a + b * n73, f"{a:.0f} + {b:.1f}·n CPU s"
+            total73, model = a + b * n73, f"{a:.0f} + {b:.1f}·n CPU s" + (" (one point: proportional)" if len(rows) < 2 else "")
         else:
             c, k = fit_power(n, y)
             total73, model = c * n73 ** k, f"{c:.2f}·n^{k:.2f} CPU s"
+        # each method's CPU: the run's CPU split by the method's share of the jobs' (wall) seconds
         methods = {}
-        last = rows[-1]
-        share_total = sum(last["method_job_seconds"].values()) or 1.0
-        for meth in last["method_job_seconds"]:
-            ys = np.array([max(r["method_job_seconds"].get(meth, 0.0), 1e-3) for r in rows])
+        shares = [{k: v / (sum(r["method_job_seconds"].values()) or 1.0) for k, v in r["method_job_seconds"].items()}
+                  for r in rows]
+        for meth in shares[-1]:
+            ys = np.array([max(sh.get(meth, 0.0) * r["cpu_s"], 1e-3) for sh, r in zip(shares, rows)])
             if protocol == "loso" and len(rows) >= 2:
                 c, k = fit_power(n, ys)
-                methods[meth] = {"k": k, "job_s_73": c * n73 ** k}
+                methods[meth] = {"k": k, "cpu_s_73": c * n73 ** k}
             else:
                 a, b = fit_linear(n, ys)
-                methods[meth] = {"k": 1.0, "job_s_73": a + b * n73}
-            methods[meth]["share_last"] = last["method_job_seconds"][meth] / share_total
+                methods[meth] = {"k": 1.0, "cpu_s_73": a + b * n73}
+            methods[meth]["share_last"] = shares[-1][meth]
         out[protocol] = {"n": n.tolist(), "cpu_s": y.tolist(), "model": model, "cpu_s_73": total73,
                          "wall_73_here": total73 / cores, "methods": methods}
     perf = m.get("perf")
@@ -321,12 +326,11 @@ def render(m: dict, json_path: Path, png_name: str = PLOT.name) -> str:
         "",
         f"Measured {m['measured']} on {m['machine']['cpu']} ({cores} cores, shared with other work; CPU "
         "time of one thread, which such load barely moves), commit "
-        f"`{str(m['git_commit'])[:10]}`. Reproduce (about an hour on 2 cores):",
+        f"`{str(m['git_commit'])[:10]}`. Reproduce (measure writes results/growth/growth.json):",
         "",
         "```bash",
-        "OMP_NUM_THREADS=1 python -m pytest tests/perf/test_perf_deep.py -k paper --benchmark-enable --benchmark-json=runs/perf-deep.json",
-        "python -m benchmark.growth measure --out results/growth/growth.json --perf runs/perf-deep.json",
-        "python -m benchmark.growth render --json results/growth/growth.json",
+        *m.get("command", DEFAULT_COMMAND).split("; "),
+        f"python -m benchmark.growth render --json {_shown(json_path)}",
         "```",
         "",
         "## Feature extraction, per subject",
@@ -367,18 +371,20 @@ def render(m: dict, json_path: Path, png_name: str = PLOT.name) -> str:
             continue
         q = p[protocol]
         why = ("linear: each subject's folds are independent" if protocol == "subject-dependent"
-               else "a power law fitted per run: n folds, each training on n − 1 subjects")
+               else "a power law: n folds, each training on n − 1 subjects")
         lines.append(f"- **{protocol}**: fit {q['model']} ({why}) → {_fmt_s(q['cpu_s_73'])} of CPU at {n73} "
-                     f"subjects: **{_fmt_s(q['wall_73_here'])} on this {cores}-core machine**, "
-                     f"{_fmt_s(q['cpu_s_73'] / 16)} on 16 single-core workers.")
+                     f"subjects: **{_fmt_s(q['wall_73_here'])} on this {cores}-core machine**; on single-core "
+                     f"workers ([cluster](cluster.md)): {_fmt_s(q['cpu_s_73'] / 16)} on 16, "
+                     f"{_fmt_s(q['cpu_s_73'] / 64)} on 64.")
     for protocol in ("subject-dependent", "loso"):
         if protocol not in p:
             continue
-        lines += ["", f"Per method, {protocol} (jobs' fit + predict seconds, projected the same way):", "",
-                  "| method | share at the largest size measured | growth exponent | projected job s at 73 |",
+        lines += ["", f"Per method, {protocol} (the run's CPU split by each method's share of its jobs' "
+                  "fit + predict seconds, fitted and projected the same way):", "",
+                  "| method | share at the largest size measured | growth exponent | projected CPU at 73 |",
                   "|---|---:|---:|---:|"]
-        for meth, v in sorted(p[protocol]["methods"].items(), key=lambda kv: -kv[1]["job_s_73"]):
-            lines.append(f"| {meth} | {100 * v['share_last']:.0f} % | {v['k']:.2f} | {_fmt_s(v['job_s_73'])} |")
+        for meth, v in sorted(p[protocol]["methods"].items(), key=lambda kv: -kv[1]["cpu_s_73"]):
+            lines.append(f"| {meth} | {100 * v['share_last']:.0f} % | {v['k']:.2f} | {_fmt_s(v['cpu_s_73'])} |")
     if "paper" in p:
         g = p["gpu_speedup"]
         lines += ["", "## The paper preset", "",
