@@ -26,8 +26,8 @@ days was unknown. Two commands, so that measuring (slow, machine-dependent) and 
    ``paper`` preset, whose 400 epochs are too long to run here.
 
 ``render`` writes ``docs/growth.md`` and ``docs/growth.png`` from the JSON alone: the fits
-(subject-dependent cost linear in subjects; LOSO per method a power law ``c·n^k``, since each of
-n folds trains on n-1 subjects), their projection to 73 subjects on the measuring machine's cores
+(subject-dependent cost linear in subjects; LOSO linear in folds × training subjects per fold,
+:func:`loso_units`), their projection to 73 subjects on the measuring machine's cores
 and on N workers, and the paper preset's projection (steps × measured step time; on a GPU
 divided by the ``--gpu-speedup`` recorded in the JSON, an assumption, not a measurement).
 """
@@ -196,10 +196,19 @@ def fit_linear(n: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(a), float(b)
 
 
-def fit_power(n: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(c, k) of y ≈ c·n^k, least squares in log-log."""
-    k, logc = np.polyfit(np.log(n), np.log(y), 1)
-    return float(np.exp(logc)), float(k)
+def loso_units(n, val_size: float = 0.1):
+    """Subject-trainings of a LOSO run on ``n`` subjects: n folds × the subjects each trains on
+    (n − 1 minus the inner-validation subjects, as ``protocols.splits.loso`` carves them).
+
+    The cost of a fold grows with its training windows (epochs × batches for the deep methods,
+    iterations over the training set for the others), so a run's cost is linear in this count;
+    a power law fitted to 2-6 subjects instead would extrapolate the small-n quirks (with 2
+    subjects there is no validation subject, hence no early stopping) to 73.
+    """
+    n = np.asarray(n, dtype=float)
+    m = n - 1
+    n_val = np.where(m > 1, np.maximum(1, np.round(val_size * m)), 0)
+    return n * (m - n_val)
 
 
 def _fmt_s(s: float) -> str:
@@ -231,26 +240,22 @@ def project(m: dict) -> dict:
             continue
         n = np.array([r["n_subjects"] for r in rows], float)
         y = np.array([r["cpu_s"] for r in rows], float)
-        if protocol == "subject-dependent" or len(rows) < 2:
-            a, b = fit_linear(n, y)
-            total73, model = a + b * n73, f"{a:.0f} + {b:.1f}·n CPU s" + (" (one point: proportional)" if len(rows) < 2 else "")
-        else:
-            c, k = fit_power(n, y)
-            total73, model = c * n73 ** k, f"{c:.2f}·n^{k:.2f} CPU s"
+        x, x73 = (n, n73) if protocol == "subject-dependent" else (loso_units(n), float(loso_units(n73)))
+        a, b = fit_linear(x, y)
+        total73 = a + b * x73
+        var = "n" if protocol == "subject-dependent" else "u"
+        model = f"{a:.0f} + {b:.2f}·{var} CPU s" + (" (one point: proportional)" if len(rows) < 2 else "")
         # each method's CPU: the run's CPU split by the method's share of the jobs' (wall) seconds
         methods = {}
         shares = [{k: v / (sum(r["method_job_seconds"].values()) or 1.0) for k, v in r["method_job_seconds"].items()}
                   for r in rows]
         for meth in shares[-1]:
-            ys = np.array([max(sh.get(meth, 0.0) * r["cpu_s"], 1e-3) for sh, r in zip(shares, rows)])
-            if protocol == "loso" and len(rows) >= 2:
-                c, k = fit_power(n, ys)
-                methods[meth] = {"k": k, "cpu_s_73": c * n73 ** k}
-            else:
-                a, b = fit_linear(n, ys)
-                methods[meth] = {"k": 1.0, "cpu_s_73": a + b * n73}
+            ys = np.array([sh.get(meth, 0.0) * r["cpu_s"] for sh, r in zip(shares, rows)])
+            a, b = fit_linear(x, ys)
+            methods[meth] = {"cpu_s_73": max(a + b * x73, 0.0)}
             methods[meth]["share_last"] = shares[-1][meth]
-        out[protocol] = {"n": n.tolist(), "cpu_s": y.tolist(), "model": model, "cpu_s_73": total73,
+        out[protocol] = {"n": n.tolist(), "x": np.asarray(x).tolist(), "x73": x73, "cpu_s": y.tolist(),
+                         "model": model, "cpu_s_73": total73,
                          "wall_73_here": total73 / cores, "methods": methods}
     perf = m.get("perf")
     if perf:
@@ -293,12 +298,9 @@ def plot(m: dict, p: dict, path: Path) -> None:
         q = p[protocol]
         n, y = np.array(q["n"]), np.array(q["cpu_s"])
         ax.plot(n, y / 3600, "o", color=colour, label=f"{protocol} (measured)")
-        if protocol == "loso" and len(n) >= 2:
-            c, k = fit_power(n, y)
-            fit = c * grid ** k
-        else:
-            a, b = fit_linear(n, y)
-            fit = a + b * grid
+        x = np.array(q["x"])
+        a, b = fit_linear(x, y)
+        fit = a + b * (grid if protocol == "subject-dependent" else loso_units(grid))
         ax.plot(grid, fit / 3600, "--", color=colour, label=f"{protocol} fit: {q['model']}")
     ex = p["extraction_per_subject_cpu_s"]
     ax.plot(grid, ex * grid / 3600, ":", color="tab:green", label=f"feature extraction ({ex:.0f} CPU s per subject)")
@@ -370,8 +372,9 @@ def render(m: dict, json_path: Path, png_name: str = PLOT.name) -> str:
         if protocol not in p:
             continue
         q = p[protocol]
-        why = ("linear: each subject's folds are independent" if protocol == "subject-dependent"
-               else "a power law: n folds, each training on n − 1 subjects")
+        why = ("linear in the subjects n: each subject's folds are independent" if protocol == "subject-dependent"
+               else f"linear in u = n folds × training subjects per fold (n − 1 less the inner-validation "
+                    f"subjects), u = {q['x73']:.0f} at {n73}: each fold's cost grows with its training set")
         lines.append(f"- **{protocol}**: fit {q['model']} ({why}) → {_fmt_s(q['cpu_s_73'])} of CPU at {n73} "
                      f"subjects: **{_fmt_s(q['wall_73_here'])} on this {cores}-core machine**; on single-core "
                      f"workers ([cluster](cluster.md)): {_fmt_s(q['cpu_s_73'] / 16)} on 16, "
@@ -381,10 +384,10 @@ def render(m: dict, json_path: Path, png_name: str = PLOT.name) -> str:
             continue
         lines += ["", f"Per method, {protocol} (the run's CPU split by each method's share of its jobs' "
                   "fit + predict seconds, fitted and projected the same way):", "",
-                  "| method | share at the largest size measured | growth exponent | projected CPU at 73 |",
-                  "|---|---:|---:|---:|"]
+                  "| method | share at the largest size measured | projected CPU at 73 |",
+                  "|---|---:|---:|"]
         for meth, v in sorted(p[protocol]["methods"].items(), key=lambda kv: -kv[1]["cpu_s_73"]):
-            lines.append(f"| {meth} | {100 * v['share_last']:.0f} % | {v['k']:.2f} | {_fmt_s(v['cpu_s_73'])} |")
+            lines.append(f"| {meth} | {100 * v['share_last']:.0f} % | {_fmt_s(v['cpu_s_73'])} |")
     if "paper" in p:
         g = p["gpu_speedup"]
         lines += ["", "## The paper preset", "",

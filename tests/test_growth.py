@@ -32,18 +32,20 @@ def fake(sd, loso, perf=None) -> dict:
 
 def test_fits_recover_known_growth():
     perf = {"source": "x", "steps": {"m": {"step_cpu_s": 0.01, "batch": 128, "epochs": 400}}}
-    p = growth.project(fake(lambda n: 10 + 50 * n, lambda n: 3 * n ** 2, perf))
+    loso = lambda n: 5 + 3 * float(growth.loso_units(n))  # noqa: E731
+    assert growth.loso_units(73) == 73 * (72 - 7) and growth.loso_units(2) == 2  # 10 % of 72 validate; none of 1
+    p = growth.project(fake(lambda n: 10 + 50 * n, loso, perf))
     assert p["subject-dependent"]["cpu_s_73"] == pytest.approx(10 + 50 * 73)
-    assert p["loso"]["cpu_s_73"] == pytest.approx(3 * 73 ** 2)
-    assert p["loso"]["methods"]["b"]["k"] == pytest.approx(2.0)
-    assert p["loso"]["wall_73_here"] == pytest.approx(3 * 73 ** 2 / 2)
+    assert p["loso"]["cpu_s_73"] == pytest.approx(5 + 3 * 73 * 65)
+    assert p["loso"]["methods"]["b"]["cpu_s_73"] == pytest.approx(0.75 * (5 + 3 * 73 * 65))
+    assert p["loso"]["wall_73_here"] == pytest.approx((5 + 3 * 73 * 65) / 2)
     assert p["extraction_per_subject_cpu_s"] == pytest.approx(10 + 20 + 30 + 40 + 50)
     assert p["extraction"]["video"]["peak_rss_mb"] == 104.0
     loso_steps = 400 * math.ceil(72 * 736 * 0.9 / 128)
     assert p["paper"]["m"]["loso"] == pytest.approx({"steps_per_job": loso_steps, "jobs": 73,
                                                      "cpu_s": loso_steps * 73 * 0.01})
-    page = growth.render(fake(lambda n: 10 + 50 * n, lambda n: 3 * n ** 2, perf), ROOT / "x.json")
-    assert "2.2 h on this 2-core machine" in page  # LOSO: 3·73² s / 2 cores
+    page = growth.render(fake(lambda n: 10 + 50 * n, loso, perf), ROOT / "x.json")
+    assert "119 min on this 2-core machine" in page  # LOSO: (5 + 3·73·65) s / 2 cores
 
 
 @pytest.mark.slow  # about 90 s on an idle 2-core machine (eight processes importing torch/mne), more when shared
