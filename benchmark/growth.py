@@ -453,6 +453,10 @@ def main(argv=None) -> int:
     if args.command == "_step":
         print(json.dumps(_step(args.subject_dir, args.step)))
     elif args.command == "measure":
+        if args.release is not None and not (args.release / "truth.json").is_file():
+            print(f"error: --release {args.release}: not a simulated release (no truth.json; write one with "
+                  "`python -m benchmark simulate dmer`)", file=sys.stderr)
+            return 2
         sizes = tuple(int(s) for s in args.sizes.split(",") if s)
         loso = tuple(int(s) for s in args.loso_sizes.split(",") if s)
         measure(args.out, args.release, args.extract_subjects, sizes, args.preset, args.perf, args.gpu_speedup, loso,
