@@ -7,6 +7,7 @@
     python -m benchmark list methods|datasets|protocols
     python -m benchmark report RUN_DIR [--format md,tex] [--allow-incomplete]
     python -m benchmark check RUN_DIR --baseline FILE [--update [--spread RUN ...]]
+    python -m benchmark simulate dmer --subjects N --out DIR [--clip-seconds S] [--damage J=KIND]
 
 Bad input (an unknown name, an option a loader does not take, an unreadable file, a damaged
 run directory) is reported as one line ``error: ...`` naming the flag or file, exit status 2;
@@ -135,6 +136,25 @@ def build_parser() -> argparse.ArgumentParser:
                     help="compare a fresh run of results/NAME (run --config results/NAME/run.json) "
                          "with the committed rows; exit 1 naming every mean that moved beyond "
                          "the regression gate's floor")
+
+    sm = sub.add_parser("simulate", parents=[common],
+                        help="write a simulated release of a real dataset, in its real file formats")
+    sm.add_argument("dataset", choices=["dmer"])
+    sm.add_argument("--subjects", type=int, default=2, metavar="N", help="subjects 1..N (default 2)")
+    sm.add_argument("--out", type=Path, required=True, metavar="DIR",
+                    help="release root: DIR/raw, DIR/aligned, DIR/combined (each a --data-root)")
+    sm.add_argument("--clip-seconds", type=float, default=27.0, metavar="S",
+                    help="mean clip length (default 27, DMER's; at least 8)")
+    sm.add_argument("--seed", type=int, default=0)
+    sm.add_argument("--damage", action="append", metavar="J=KIND",
+                    help="damage subject J: no-wristband, broken-triggers or bad-panas (repeatable)")
+    sm.add_argument("--video-size", default="640x480", metavar="WxH", help="face video size (default 640x480)")
+    sm.add_argument("--rest-seconds", type=float, default=180.0, help="resting period (default 180)")
+    sm.add_argument("--gap-seconds", type=float, default=30.0,
+                    help="questionnaires and rest after each clip (default 30)")
+    sm.add_argument("--levels", default="raw,aligned,combined",
+                    help="what to write: raw (recordings), aligned (datas.mat, clips, feature files), "
+                         "combined (feas.mat)")
 
     c = sub.add_parser("check", parents=[common], help="compare a run's metrics with a committed baseline")
     c.add_argument("run_dir", type=Path)
@@ -318,6 +338,38 @@ def cmd_check(args) -> int:
     return 1 if regressions else 0
 
 
+def cmd_simulate(args) -> int:
+    from datasets.dmer_release import DAMAGES, write_release
+
+    from .errors import UsageError
+
+    damage = {}
+    for item in args.damage or []:
+        j, _, kind = item.partition("=")
+        if not j.isdigit() or kind not in DAMAGES:
+            raise UsageError(f"--damage {item!r}: expected SUBJECT=KIND with KIND one of {', '.join(DAMAGES)}")
+        damage[int(j)] = kind
+    try:
+        w, h = (int(v) for v in args.video_size.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--video-size {args.video_size!r}: expected WIDTHxHEIGHT, e.g. 640x480") from None
+    if args.subjects < 1 or w < 16 or h < 16:
+        raise UsageError("--subjects must be >= 1 and --video-size at least 16x16")
+    if args.rest_seconds < 1 or args.gap_seconds < 1:
+        raise UsageError("--rest-seconds and --gap-seconds must be >= 1")
+    try:
+        truth = write_release(args.out, args.subjects, args.clip_seconds, args.seed, damage, (w, h),
+                              args.rest_seconds, args.gap_seconds, tuple(args.levels.split(",")))
+    except ValueError as exc:  # the generator's checks of clip length, damage and levels
+        raise UsageError(f"simulate: {exc}") from None
+    print(f"simulated DMER release: {truth.n_subjects} subjects, clips ~{truth.clip_seconds:g} s, "
+          f"seed {truth.seed} -> {args.out}")
+    for level, source in (("raw", "raw"), ("aligned", "signals"), ("aligned", "features"), ("combined", "features")):
+        if (args.out / level).is_dir():
+            print(f"  --dataset dmer --data-root {args.out / level} --dataset-option source={source}")
+    return 0
+
+
 def cmd_pages(args) -> int:
     from . import pages, validate
     from .errors import UsageError
@@ -365,7 +417,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     debug = args.debug or os.environ.get("BENCHMARK_DEBUG", "") not in ("", "0")
     commands = {"run": cmd_run, "prepare": cmd_prepare, "list": cmd_list, "report": cmd_report,
-                "check": cmd_check, "pages": cmd_pages}
+                "check": cmd_check, "pages": cmd_pages, "simulate": cmd_simulate}
     try:
         return commands[args.command](args)
     except Exception as exc:

@@ -19,7 +19,8 @@ Two layouts are read (docs/datasets.md, DMER):
   parsed and aligned to the trial end by :mod:`datasets.dmer_raw` into the same signals, then
   featurised as for ``"signals"``.
 
-Subjects whose GSR/PPG are missing or empty (the release keeps "EEG + video only" subjects), or
+Subjects whose GSR/PPG are missing or empty (the release keeps "EEG + video only" subjects), whose
+raw PANAS holds an entry outside 1..5, or
 whose raw triggers do not pair into exactly 68 events, are excluded and the reason logged.
 """
 from __future__ import annotations

@@ -47,6 +47,12 @@ class SkipSubject(Exception):
     """A subject the release keeps but the benchmark cannot use (reason in the message)."""
 
 
+class InvalidRating(DataError):
+    """A PANAS entry outside 1..5 (the recording script stores unparsable input as 0): the
+    official pipeline drops such subjects, so :func:`load_subject` excludes the subject
+    (naming file, line and item) instead of failing the whole dataset."""
+
+
 @dataclass
 class RawSubject:
     """One subject's aligned recordings (``datas.mat`` layout) and face-video frame ranges."""
@@ -148,7 +154,7 @@ def parse_panas(table: pd.DataFrame, source: str) -> np.ndarray:
             continue
         bad = ~np.isin(row, np.arange(1, 6))
         if bad.any():
-            raise DataError(f"{source}: line {line} (vid {int(vid)}): PANAS item {int(np.argmax(bad)) + 1} is "
+            raise InvalidRating(f"{source}: line {line} (vid {int(vid)}): PANAS item {int(np.argmax(bad)) + 1} is "
                             f"{row[bad][0]:g}, expected an integer 1..5 (0 = invalid input at recording)")
         if not np.isnan(labels[int(vid)]).all():
             raise DataError(f"{source}: line {line}: vid {int(vid)} rated twice")
@@ -221,7 +227,11 @@ def locate(d: Path) -> dict[str, Path | None]:
 
 
 def read_dsi24(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(18 EEG channels in volts, trigger codes) of a DSI-24 EDF (thin mne wrapper)."""
+    """(18 EEG channels in µV, trigger codes) of a DSI-24 EDF (thin mne wrapper).
+
+    µV, not mne's volts: the aligned ``datas.mat`` holds EEGLAB's µV, and differential entropy
+    depends on the unit (½ ln 10¹² ≈ 13.8 apart), so ``raw`` and ``signals`` must agree on it.
+    """
     raw = read_edf(path, "a DSI-24 EEG recording (EDF)")
     if abs(raw.info["sfreq"] - EEG_FS) > 1e-6:
         raise DataError(f"{path}: sampling rate {raw.info['sfreq']} Hz, expected {EEG_FS}")
@@ -230,13 +240,14 @@ def read_dsi24(path: Path) -> tuple[np.ndarray, np.ndarray]:
     # the trigger's codes are physical values: undo mne's µV -> V scaling if the EDF says µV
     trg_name = raw.ch_names[TRIGGER_INDEX]
     scale = 1e6 if raw._orig_units.get(trg_name, "") in ("uV", "µV") else 1.0
-    return eeg, data[TRIGGER_INDEX] * scale
+    return eeg * 1e6, data[TRIGGER_INDEX] * scale
 
 
 def read_table(path: Path, columns: int) -> pd.DataFrame:
     """The first ``columns`` columns of a CSV as numbers (optional header row dropped; blank/unparsable cells NaN)."""
+    # round_trip: values parse to the float64 the device wrote (pandas' default parser may be 1 ulp off)
     table = read_csv(path, f"a CSV with at least {columns} columns", header=None, names=range(columns),
-                     usecols=range(columns), skip_blank_lines=True)
+                     usecols=range(columns), skip_blank_lines=True, float_precision="round_trip")
     if pd.to_numeric(table.iloc[:1, 0], errors="coerce").isna().all():
         table = table.iloc[1:]  # a header row
     return table.apply(pd.to_numeric, errors="coerce")  # index = 0-based file line
@@ -256,7 +267,10 @@ def load_subject(d: Path, n_frames: int | None = None) -> RawSubject:
     from .features.video import frame_count
 
     files = locate(d)
-    labels = parse_panas(read_table(files["panas"], 1 + N_ITEMS), str(files["panas"]))
+    try:
+        labels = parse_panas(read_table(files["panas"], 1 + N_ITEMS), str(files["panas"]))
+    except InvalidRating as exc:
+        raise SkipSubject(str(exc)) from None
     gsr, gsr_b = _peripheral(files["gsr"], "raw_gsr.csv")
     ppg, ppg_b = _peripheral(files["ppg"], "raw_ppg.csv")
     eeg, trg = read_dsi24(files["edf"])

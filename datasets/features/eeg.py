@@ -32,7 +32,10 @@ def preprocess(data: np.ndarray, fs: float, ch_names: list[str] | None = None,
     """Band-pass 1-50 Hz, notch 50 Hz and (optionally) ICA-clean ``data`` (channels, time), in volts."""
     import mne
 
-    data = np.asarray(data, dtype=np.float64)
+    # A C-contiguous copy: mne's RawArray keeps the array it is given and filters it in place
+    # (so the caller's data would be overwritten), and filters a non-contiguous array (a row
+    # slice of a Fortran-ordered loadmat array, i.e. every datas.mat) wrongly.
+    data = np.array(data, dtype=np.float64, order="C", copy=True)
     names = list(ch_names or [f"EEG{i:03d}" for i in range(len(data))])
     raw = mne.io.RawArray(data, mne.create_info(names, fs, ch_types="eeg"), verbose="error")
     raw.filter(1.0, 50.0, fir_design="firwin", phase="zero", verbose="error")
