@@ -397,6 +397,16 @@ def render(m: dict, json_path: Path, png_name: str = PLOT.name) -> str:
                   "|---|---:|---:|"]
         for meth, v in sorted(p[protocol]["methods"].items(), key=lambda kv: -kv[1]["cpu_s_73"]):
             lines.append(f"| {meth} | {100 * v['share_last']:.0f} % | {_fmt_s(v['cpu_s_73'])} |")
+    if "loso" in p and p["loso"]["cpu_s_73"] > max(p["loso"]["cpu_s"]):
+        q = p["loso"]
+        lines += ["", "### The cheapest remedy", "",
+                  f"LOSO dominates: {_fmt_s(q['wall_73_here'])} on this machine at the smoke preset, and every "
+                  "fold trains on about 65 subjects. Its 73 folds × methods are independent jobs, so the cheapest "
+                  "remedy, which changes no number, is more workers ([cluster](cluster.md), tested with real "
+                  f"`dask` processes): {_fmt_s(q['cpu_s_73'] / 16)} on 16 single-core workers. A subject-grouped "
+                  "K-fold (every subject tested once, K models per method) would cost about K/73 of LOSO "
+                  f"(about {_fmt_s(q['cpu_s_73'] * 10 / 73 / p['cores'])} here for K = 10) but is a different "
+                  "protocol; it is not implemented."]
     if "paper" in p:
         g = p["gpu_speedup"]
         lines += ["", "## The paper preset", "",
