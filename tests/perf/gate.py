@@ -38,11 +38,12 @@ CHECKS = (
     # today 7-15 (varies with load): the fast LBP-TOP must stay well ahead of the plain numpy one
     Check("LBP-TOP reference / fast, 160x120", "test_recipe[lbp-top-reference-160x120]",
           "test_recipe[lbp-top-160x120]", low=3.0),
-    # The second worker's yield on a small run (70 jobs, six methods), both timed in this session
-    # (wall). 1.7-1.8 on an idle 2-core machine (docs/speed.md); the bound leaves room for a
-    # shared one, and still fails a pool that serialises (1.0) or ships data with every job.
+    # The second worker's yield on a small run (160 jobs, six methods), both timed in this
+    # session (wall); ~1.45 projected on two idle cores from the runs' CPU seconds. On a CI
+    # machine running nothing else only: busy other sessions take the same CPU share from a
+    # serial and a parallel run (Linux autogroups), see docs/speed.md. Fails a serialising pool.
     Check("small run --n-jobs 1 / --n-jobs 2", "test_parallel_run[1]", "test_parallel_run[2]",
-          low=1.45),
+          low=1.2),
     # --perf-slow only: the default run, where the target is >= 1.8 on two idle cores
     Check("default run --n-jobs 1 / --n-jobs 2", "test_default_run[1]", "test_default_run[2]",
           low=1.6, required=False),
