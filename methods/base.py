@@ -72,9 +72,52 @@ class BaseMethod(BaseEstimator):
     tune_in_paper: ClassVar[bool] = False
 
     def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "BaseMethod":
+        """Learn from one fold's training part; return ``self``.
+
+        The runner calls it once per job on a fresh instance built from the job's parameters
+        (preset, variant, explicit overrides) with ``random_state`` derived from the job's seed,
+        so the method must resolve its randomness here, from ``random_state`` only, for a job's
+        result not to depend on the worker or the order of jobs.
+
+        Parameters
+        ----------
+        train
+            The fold's training part, labels included: every sample the protocol does not hold
+            out for testing or validation. Fit every scaling and statistic on it alone.
+        val
+            The fold's inner validation split, carved from the training data and never from the
+            test part: for early stopping or internal selection. ``None`` when the fold has
+            no validation part, so a method must also run without it (a conformance check runs
+            every method so); a method may ignore it.
+
+        Returns
+        -------
+        BaseMethod
+            ``self``, fitted: learnt state in trailing-underscore attributes (scikit-learn's
+            convention, so ``clone`` and ``get_params`` see hyper-parameters only).
+        """
         raise NotImplementedError
 
     def predict(self, data: FeatureSet) -> np.ndarray:
+        """The predicted emotion distribution of every sample in ``data``.
+
+        Parameters
+        ----------
+        data
+            The test part without its labels (``FeatureSet.unlabelled``): the features,
+            modality roles, emotion names and per-sample meta, the same modalities and emotions
+            as in ``fit``. A method must read features only; the conformance check
+            ``check_poisoned_test_labels`` fails a method whose predictions change with the
+            labels, so a leak cannot pass unnoticed.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n, C) rows on the probability simplex: finite, non-negative, each summing to 1
+            within ``SIMPLEX_TOL`` (``normalise_rows`` puts raw scores there). The runner checks
+            it (``methods.contract.check_prediction``) before scoring; a prediction off the
+            simplex is recorded as an ``invalid`` job, not scored.
+        """
         raise NotImplementedError
 
     def n_parameters(self) -> int:
