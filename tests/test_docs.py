@@ -157,6 +157,32 @@ def test_every_results_page_is_in_the_nav():
     assert results_pages_outside_nav(pages, (ROOT / "mkdocs.yml").read_text()) == []
 
 
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_getting_started_data_commands_run(tmp_path):
+    """The commands of docs/getting-started.md's "Your data", taken from the page, with
+    ``MIXED_EMOTION_DATA`` set to the project's copy of the data (one folder holding
+    ``dmer_sample/`` and ``ldl/``): the layout the page draws is the one the loaders read."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import shared_data
+
+    data = shared_data("dmer_sample").parent
+    shared_data("ldl")
+    page = (ROOT / "docs" / "getting-started.md").read_text()
+    block = page.partition("export MIXED_EMOTION_DATA=")[2].partition("```")[0]
+    commands = [line.split() for line in block.splitlines()[1:] if line.startswith("python -m benchmark run")]
+    assert len(commands) == 2, block
+    env = {**os.environ, "MIXED_EMOTION_DATA": str(data), "PYTHONPATH": "", "BENCHMARK_QUIET": "1"}
+    for i, cmd in enumerate(commands):
+        done = subprocess.run([sys.executable, *cmd[1:], "--out", str(tmp_path / str(i))], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stderr[-3000:]}"
+        assert "AA-KNN" in done.stdout and "Prior" in done.stdout
+
+
 # --- the checks can fail ---------------------------------------------------------------------
 
 FAKE_SOURCES = {
