@@ -157,6 +157,22 @@ def test_every_results_page_is_in_the_nav():
     assert results_pages_outside_nav(pages, (ROOT / "mkdocs.yml").read_text()) == []
 
 
+REPO_PATH = re.compile(r"^(?:core|datasets|methods|protocols|reports|benchmark|examples|tests|docs|results)/[\w./-]*$")
+
+
+def missing_paths(text: str, root: Path) -> list[str]:
+    """Repository paths a page names in code spans (``benchmark/rundir.py``, ``examples/plugin/``)
+    that do not exist; placeholders (``results/NAME/``) are not paths."""
+    return sorted({span for span in SPAN.findall(text) if REPO_PATH.match(span)
+                   and not re.search(r"[A-Z]{3,}", span) and not (root / span.rstrip("/")).exists()})
+
+
+def test_every_file_the_manual_names_exists():
+    pages = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
+    missing = {str(p.relative_to(ROOT)): m for p in pages if (m := missing_paths(p.read_text(), ROOT))}
+    assert not missing, f"the manual names files that do not exist (moved or renamed?): {missing}"
+
+
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_getting_started_data_commands_run(tmp_path):
@@ -206,6 +222,11 @@ def test_self_check_missing_names_are_found():
 def test_self_check_literal_roles_are_found_in_docstrings_only():
     assert literal_roles(FAKE_SOURCES["methods.training"]) == ["2: The deep loop (see :class:`BaseMethod`)."]
     assert literal_roles(FAKE_SOURCES["methods.base"]) == []
+
+
+def test_self_check_a_missing_file_is_found():
+    text = "See `benchmark/rundir.py`, `reports/metrics_old.py`, `results/NAME/` and `examples/plugin/`."
+    assert missing_paths(text, ROOT) == ["reports/metrics_old.py"]
 
 
 def test_self_check_a_page_outside_the_nav_is_found():
