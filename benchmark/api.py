@@ -39,19 +39,69 @@ class Results:
         return f"Results({str(self.out)!r}: {len(self.frame)} jobs; {titles})"
 
 
-def run(methods="all", **options) -> Results:
-    """Run (or resume) a benchmark; keywords as the command line's flags (module docstring)."""
+@dataclass
+class Outcome:
+    """What one ``run`` did: the finished table (Markdown; None when every job of a part
+    failed), the runner's outcomes (none when nothing had to be computed), whether the finished
+    table was reused as is (the warm re-run fast path), and the wall time."""
+
+    rundir: object  # benchmark.rundir.RunDir
+    table: str | None
+    outcomes: list = field(default_factory=list)
+    cached: bool = False
+    wall_seconds: float = 0.0
+
+
+def execute(options: dict) -> Outcome:
+    """Run (or resume) the run the options describe (named as the command line's flags; the
+    config file's options merged in by the caller) and render its tables: the one
+    orchestration behind ``python -m benchmark run`` and :func:`run`.
+
+    When nothing can have changed (:func:`benchmark.fastpath.cached_table`: the same request,
+    code and method sources, every record finished and verified), the finished table is returned
+    without planning a job. Otherwise the spec is built and validated before any directory is
+    made, every job not yet recorded runs, and the tables are rendered unless every job of a
+    part failed.
+    """
+    import time
+
     from .experiments import run_any
+    from .fastpath import cached_table
     from .reporting import render_any
     from .rundir import RunDir
-    from .spec import build
+    from .spec import build, request
 
-    spec = build(methods=methods, **options)
-    rundir = RunDir(spec.resolved_out())
+    options = {k: v for k, v in options.items() if v is not None}
+    rundir = (RunDir(options["out"]) if options.get("out") else
+              RunDir.default(options.get("dataset", "synthetic"),
+                             options.get("protocol", "subject-dependent"), options.get("preset", "quick")))
+    if rundir.manifest_path.exists():
+        with rundir.lock():  # read a finished state, not one another run is writing
+            table = cached_table(rundir, request(options))
+        if table is not None:
+            return Outcome(rundir, table, cached=True)
+    spec = build(**{**options, "out": rundir.root})
+    t0 = time.perf_counter()
+    # One lock over running and rendering: run.json, results.csv and the table all come from
+    # this call even when another run on the same output directory is waiting.
     with rundir.lock():
-        run_any(spec, rundir, methods_given=methods != "all")
-        render_any(rundir, allow_mixed_code=True)
-    return load(rundir, allow_mixed_code=True)
+        outcomes = run_any(spec, rundir, methods_given=options.get("methods", "all") != "all")
+        table = None
+        if all(o.results["status"].eq("ok").any() for o in outcomes):
+            # a run may reuse records of unchanged jobs made by older code: the table says so
+            table = render_any(rundir, allow_mixed_code=True)
+    wall = time.perf_counter() - t0
+    with rundir.lock():  # the measured time, for the results pages (benchmark/pages.py)
+        rundir.note_wall_time(wall, spec.n_jobs)
+    return Outcome(rundir, table, outcomes, False, wall)
+
+
+def run(methods="all", **options) -> Results:
+    """Run (or resume) a benchmark; keywords as the command line's flags (module docstring).
+    The same orchestration as the command line (:func:`execute`): a warm re-run of a finished,
+    unchanged run reads it back without planning a job."""
+    outcome = execute({"methods": methods, **options})
+    return load(outcome.rundir, allow_mixed_code=True)
 
 
 def load(out, allow_incomplete: bool = False, allow_mixed_code: bool = False) -> Results:

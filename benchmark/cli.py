@@ -20,7 +20,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 from .presets import PRESETS
@@ -153,42 +152,18 @@ def _run_options(args) -> dict:
 
 
 def cmd_run(args) -> int:
-    from .fastpath import cached_table
-    from .rundir import RunDir
-    from .spec import build, request
+    from .api import execute
 
-    options = _run_options(args)
-    rundir = (RunDir(options["out"]) if options.get("out") else
-              RunDir.default(options.get("dataset", "synthetic"),
-                             options.get("protocol", "subject-dependent"), options.get("preset", "quick")))
-    if rundir.manifest_path.exists():
-        with rundir.lock():  # read a finished state, not one another run is writing
-            table = cached_table(rundir, request(options))
-        if table is not None:
-            print(table)
-            print(f"every job already finished and nothing changed: {rundir.root} (nothing computed)")
-            return 0
-
-    spec = build(**{**options, "out": rundir.root})
-    from .experiments import run_any
-    from .reporting import render_any
-
-    t0 = time.perf_counter()
-    # One lock over running and rendering: run.json, results.csv and the printed table all
-    # come from this command even when another run on the same --out is waiting.
-    with rundir.lock():
-        outcomes = run_any(spec, rundir, methods_given=options.get("methods", "all") != "all")
-        if all(o.results["status"].eq("ok").any() for o in outcomes):
-            # a run may reuse records of unchanged jobs made by older code: the table says so
-            print(render_any(rundir, allow_mixed_code=True))
-        else:
-            print("no table: every job of at least one run failed (details below and in "
-                  f"{rundir.results_path})")
-    wall = time.perf_counter() - t0
-    with rundir.lock():  # the measured time, for the results pages (benchmark/pages.py)
-        rundir.note_wall_time(wall, spec.n_jobs)
-    status = max(_summarise_outcome(o) for o in outcomes)
-    print(f"wall time {wall:.1f} s")
+    outcome = execute(_run_options(args))
+    if outcome.cached:
+        print(outcome.table)
+        print(f"every job already finished and nothing changed: {outcome.rundir.root} (nothing computed)")
+        return 0
+    print(outcome.table if outcome.table is not None else
+          "no table: every job of at least one run failed (details below and in "
+          f"{outcome.rundir.results_path})")
+    status = max(_summarise_outcome(o) for o in outcome.outcomes)
+    print(f"wall time {outcome.wall_seconds:.1f} s")
     return status
 
 

@@ -6,12 +6,14 @@ returns (n, C) rows on the probability simplex.
 """
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 
+from core.params import check_params, declared
 from datasets.base import FeatureSet
 
 # The paper's column groups, then "external": a class passed to the Python API that no registry
@@ -71,13 +73,31 @@ class BaseMethod(BaseEstimator):
     constraints: ClassVar[dict] = {}
     tune_in_paper: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Every ``fit`` a subclass defines first checks the hyper-parameters against the
+        declared ``constraints``, as scikit-learn checks its estimators' at ``fit``: a method
+        built in a notebook (``MAET(epochs=-5).fit(data)``) is refused with the same message as
+        ``maet[epochs=-5]`` on the command line, and no method re-checks its choices by hand."""
+        super().__init_subclass__(**kwargs)
+        fit = cls.__dict__.get("fit")
+        if fit is not None and not getattr(fit, "checks_params", False):
+            @functools.wraps(fit)
+            def checked_fit(self, *args, **kw):
+                check_params(declared(type(self)), self.get_params(deep=False), where=type(self).__name__)
+                return fit(self, *args, **kw)
+            checked_fit.checks_params = True
+            cls.fit = checked_fit
+
     def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "BaseMethod":
         """Learn from one fold's training part; return ``self``.
 
         The runner calls it once per job on a fresh instance built from the job's parameters
         (preset, variant, explicit overrides) with ``random_state`` derived from the job's seed,
         so the method must resolve its randomness here, from ``random_state`` only, for a job's
-        result not to depend on the worker or the order of jobs.
+        result not to depend on the worker or the order of jobs. Before a subclass's ``fit``
+        runs, its hyper-parameters are checked against the declared ``constraints``
+        (``__init_subclass__`` wraps it), so an instance built by hand is refused as the
+        command line would refuse its spec.
 
         Parameters
         ----------

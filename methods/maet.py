@@ -187,8 +187,6 @@ class MAET(TorchMethod):
     def _use_domain(self, n_subjects: int) -> bool:
         if self.domain_adversarial == "auto":
             return n_subjects > 1
-        if not isinstance(self.domain_adversarial, (bool, np.bool_)):
-            raise ValueError(f"domain_adversarial must be 'auto', True or False, got {self.domain_adversarial!r}")
         return bool(self.domain_adversarial) and n_subjects > 1
 
     def build_network(self, train: FeatureSet) -> nn.Module:

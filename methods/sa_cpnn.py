@@ -83,10 +83,6 @@ class CPNNNet(nn.Module):
     def __init__(self, n_features: int, n_labels: int, hidden: int, encoding: str,
                  init: str | float = "glorot"):
         super().__init__()
-        if encoding not in ENCODINGS:
-            raise ValueError(f"label_encoding must be one of {ENCODINGS}, got {encoding!r}")
-        if isinstance(init, str) and init not in INITS:
-            raise ValueError(f"init must be one of {INITS} or a float, got {init!r}")
         code = torch.eye(n_labels) if encoding == "onehot" else torch.arange(1.0, n_labels + 1)[:, None]
         self.register_buffer("label_code", code)  # (C, code_dim)
         self.x_to_hidden = nn.Linear(n_features, hidden)            # W₁'s x block and the bias
@@ -202,8 +198,4 @@ class SACPNN(TorchMethod):
 
     def make_optimizer(self, params) -> torch.optim.Optimizer:
         kwargs = {"lr": self.lr, "etas": (0.5, 1.2), "step_sizes": (1e-6, 50.0)}
-        if self.optimizer == "rprop+":
-            return RpropPlus(params, **kwargs)
-        if self.optimizer == "irprop-":
-            return torch.optim.Rprop(params, **kwargs)
-        raise ValueError(f"optimizer must be 'rprop+' or 'irprop-', got {self.optimizer!r}")
+        return {"rprop+": RpropPlus, "irprop-": torch.optim.Rprop}[self.optimizer](params, **kwargs)

@@ -27,8 +27,6 @@ def binarize(d: np.ndarray, mode: str = "threshold", mass: float = 0.5) -> np.nd
     ``threshold``: per sample, the smallest set of top labels whose cumulative mass reaches
     ``mass``; ``topk``: the ⌊C/2⌋ largest labels.
     """
-    if mode not in BINARIZATIONS:
-        raise ValueError(f"binarization must be one of {BINARIZATIONS}, got {mode!r}")
     order = np.argsort(-d, axis=1, kind="stable")
     ranked = np.take_along_axis(d, order, axis=1)
     if mode == "threshold":
@@ -271,8 +269,6 @@ class TLRDL(BaseMethod):
         return u @ (inv[:, None] * ut), u @ ((sv ** 2 * inv)[:, None] * ut)
 
     def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "TLRDL":
-        if self.o_init not in O_INITS:
-            raise ValueError(f"o_init must be one of {O_INITS}, got {self.o_init!r}")
         rng = np.random.default_rng(self.random_state)
         keep = stratified_subsample(train, self.max_train_samples, rng)
         self.n_train_used_ = len(keep)

@@ -66,3 +66,24 @@ def test_params_split_the_list_and_keep_the_job_apart():
 def test_a_value_outside_the_declared_constraint_is_refused_when_parsed(text, culprit):
     with pytest.raises(KeyError, match=rf"{re.escape(text)}: parameter {culprit}=.* {culprit} takes"):
         parse_spec(text)
+
+
+@pytest.mark.parametrize("name, params", [
+    ("maet", {"epochs": -5}), ("cad", {"loss_form": "l2"}), ("tlr-dl", {"o_init": "ones"}),
+    ("sa-cpnn", {"optimizer": "adam"}), ("mpcl", {"head": "mlp"}), ("aa-knn", {"k": 0}),
+])
+def test_fit_checks_the_declared_constraints_as_the_parser_does(name, params):
+    """Constraints are checked where scikit-learn checks them, at ``fit``, as well as when a
+    spec is parsed: the same parameter, value and accepted values are named by both."""
+    from core.params import ParameterError
+    from methods.checks import conformance_split
+    from methods.registry import method_classes
+
+    text = f"{name}[{','.join(f'{k}={v}' for k, v in params.items())}]"
+    with pytest.raises(KeyError) as parsed:
+        parse_spec(text)
+    culprit = str(parsed.value.args[0]).split(": ", 1)[1]  # "parameter k=v is not accepted; ..."
+    train, val, _ = conformance_split()
+    with pytest.raises(ParameterError) as fitted:
+        method_classes()[name](**params).fit(train, val)
+    assert str(fitted.value).endswith(culprit)

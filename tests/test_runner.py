@@ -164,7 +164,7 @@ def test_a_changed_metric_definition_rescores_stored_predictions(tmp_path, monke
     definitions is re-scored from its stored predictions and labels when the run is re-run,
     without retraining (docs/reproducibility.md: records never go stale)."""
     from benchmark import records
-    from reports import metrics
+    from core import metrics
 
     first = run(_cfg(tmp_path, methods="aa-knn", references=False))
     monkeypatch.setitem(metrics._METRICS, "kl", (lambda d, p: 2 * metrics.kl(d, p), False))

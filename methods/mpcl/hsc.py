@@ -87,8 +87,6 @@ class HSC(nn.Module):
                  memory: torch.Tensor | None, slot_init: str = "memory", layer_norm: bool = True,
                  slot_residual: bool = True):
         super().__init__()
-        if slot_init not in SLOT_INITS:
-            raise ValueError(f"slot_init must be one of {SLOT_INITS}, got {slot_init!r}")
         self.blocks = nn.ModuleList(CompressionBlock(n, d, n_heads, beta, layer_norm, slot_residual)
                                     for n in slots)
         if slot_init == "memory" and memory is not None:

@@ -78,10 +78,6 @@ class MPCLNetwork(nn.Module):
     def __init__(self, shapes: dict[str, tuple[int, ...]], roles: Roles, n_emotions: int,
                  config: MPCLConfig):
         super().__init__()
-        if config.head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {config.head!r}")
-        if config.pcl_input not in PCL_INPUTS:
-            raise ValueError(f"pcl_input must be one of {PCL_INPUTS}, got {config.pcl_input!r}")
         self.roles, self.config, d = roles, config, config.d
         t = primary_tokens(shapes[roles.primary], config.n_tokens, config.default_tokens)
         n_phys_tokens = max(len(roles.auxiliary), 1) * t

@@ -79,8 +79,6 @@ class MSAF(nn.Module):
     def __init__(self, d: int, n_auxiliary: int, scales: Sequence[float], fusion: str = "msaf",
                  n_heads: int = 4):
         super().__init__()
-        if fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
 
         def make() -> nn.Module:
             if fusion == "msaf":
