@@ -7,7 +7,7 @@
 line builds, runs or resumes it, writes the same run directory, and returns :class:`Results`.
 ``methods`` may list registered names, ``name[key=value]`` specs, and method classes or
 instances that no registry knows (a :class:`methods.base.BaseMethod` subclass; named after its
-class, its parameters and source in the job key)::
+class, its parameters and source in the job key):
 
     import benchmark
     res = benchmark.run(methods=["prior", "aa-knn", MyMethod], preset="smoke", out="runs/try")

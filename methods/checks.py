@@ -3,7 +3,7 @@
 In the spirit of scikit-learn's ``parametrize_with_checks``: each check is a plain function of a
 method class (registered or not) that raises ``AssertionError`` with a readable message. The
 suite runs them over every registered method (``tests/test_conformance.py``); a package that
-ships a method runs them over its own classes::
+ships a method runs them over its own classes:
 
     from methods.checks import parametrize_with_checks
     from my_ldl.ridge import RidgeLDL

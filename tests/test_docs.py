@@ -73,6 +73,19 @@ def literal_roles(source: str) -> list[str]:
     return out
 
 
+def rst_literal_markers(source: str) -> list[str]:
+    """Lines of a module's docstrings ending in reStructuredText's ``::`` (a literal block
+    follows): Markdown shows the indented block as code but prints the ``::``."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)):
+            for i, line in enumerate(node.value.value.splitlines()):
+                if line.rstrip().endswith("::") and not line.strip().startswith((">>>", "...")):
+                    out.append(f"{node.lineno + i}: {line.strip()}")
+    return out
+
+
 def guide_references(text: str, modules: set[str]) -> set[str]:
     """The names a guide mentions in code spans that could be a public class or function of
     ours: module-qualified names (the attribute right after the longest module prefix), calls,
@@ -141,6 +154,12 @@ def test_no_literal_sphinx_role_in_a_rendered_docstring():
     found = {m: hits for m, hits in found.items() if hits}
     assert not found, ("mkdocstrings prints Sphinx roles literally; write `X`, not :class:`X`:\n"
                        + "\n".join(f"{m}:{h}" for m, hits in found.items() for h in hits))
+
+
+def test_no_rst_literal_block_marker_in_a_rendered_docstring():
+    sources = _sources()
+    found = {m: hits for m in rendered_modules(API_PAGE.read_text()) if (hits := rst_literal_markers(sources[m]))}
+    assert not found, f"end the line with ':' (Markdown prints '::' literally): {found}"
 
 
 def test_every_public_name_the_guides_mention_is_in_the_api_reference():
@@ -222,6 +241,8 @@ def test_self_check_missing_names_are_found():
 def test_self_check_literal_roles_are_found_in_docstrings_only():
     assert literal_roles(FAKE_SOURCES["methods.training"]) == ["2: The deep loop (see :class:`BaseMethod`)."]
     assert literal_roles(FAKE_SOURCES["methods.base"]) == []
+    example = '"""Run it so::\n\n    python -m benchmark run\n"""\nx = "a::"\n'
+    assert rst_literal_markers(example) == ["1: Run it so::"]
 
 
 def test_self_check_a_missing_file_is_found():
