@@ -26,11 +26,14 @@ def annotated_tables(part: Part) -> list[tuple[Table, pd.DataFrame, dict]]:
     ({metric: MetricTest})."""
     out = []
     for tr in part.tables:
-        table, grp = tr.table(), tr.frame
+        table = tr.table()
+        grp = table.rows  # the rows as the table counts blocks (a one-subject table: its folds)
         tests = stats.table_tests(grp, weighting=table.weighting)
         stats.annotate_table(table, tests)
-        table.extra_rows.update(figures.correlation_row(
-            figures.job_predictions(grp, part.rundir.load_predictions)))
+        row = figures.correlation_row(figures.job_predictions(grp, part.rundir.load_predictions))
+        table.extra_rows.update(row)
+        if not row:
+            table.notes.append(figures.CORRELATION_MISSING.format(row=figures.CORRELATION_ROW))
         out.append((table, grp, tests))
     return out
 
@@ -47,7 +50,7 @@ def _figures(rundir: RunDir, tables, emotions) -> list[Path]:
     for table, grp, _ in tables:
         tag = grp["protocol"].iloc[0]
         styles = figures.series_styles(table.columns)  # one colour per column in every figure
-        paths += stats.cd_diagram(stats.block_matrix(grp, "kl", weighting=table.weighting), "kl",
+        paths += stats.cd_diagram(stats.block_matrix(table.rows, "kl", weighting=table.weighting), "kl",
                                   fig_dir / f"cd_kl_{tag}", design=table.design,
                                   colors={k: s["color"] for k, s in styles.items()})
         jobs = figures.job_predictions(grp, rundir.load_predictions)

@@ -113,6 +113,19 @@ class TableKey:
         except KeyError:
             return None
 
+    @property
+    def reference(self) -> str | None:
+        """The reference "gap closed" is measured against: the first the protocol names."""
+        try:
+            names = get_protocol(self.protocol).references(self._resolved())
+        except KeyError:
+            return None
+        return names[0] if names else None
+
+    @property
+    def repeats(self) -> int:
+        return int(self._resolved().get("repeats") or 1)
+
     def protocol_phrase(self) -> str:
         """The protocol and its split design in words, e.g. ``subject-dependent (trials held
         out: 1 of 5 folds per subject)``, in the protocol's own words (its ``describe``) plus the
@@ -175,7 +188,8 @@ class TableRecords:
         ``frame`` (the same rows relabelled, as the regression gate does)."""
         from reports.tables import build_table
 
-        return build_table(self.frame if frame is None else frame, self.title, oracle=self.key.oracle)
+        return build_table(self.frame if frame is None else frame, self.title, oracle=self.key.oracle,
+                           reference=self.key.reference, repeats=self.key.repeats)
 
 
 def group(records: list[dict], items: str | None = None, rundir: RunDir | None = None) -> list[TableRecords]:
@@ -212,8 +226,9 @@ def rows_table(frame: pd.DataFrame, key: TableKey, title: str):
     from reports import stats
     from reports.tables import build_table
 
-    table = build_table(frame, title, oracle=key.oracle)
-    stats.annotate_table(table, stats.table_tests(frame, weighting=table.weighting))
+    table = build_table(frame, title, oracle=key.oracle, reference=key.reference,
+                        repeats=key.repeats)
+    stats.annotate_table(table, stats.table_tests(table.rows, weighting=table.weighting))
     return table
 
 

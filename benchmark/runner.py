@@ -163,7 +163,8 @@ def prepare(cfg: RunSpec) -> tuple[FeatureSet, dict, list[tuple[Job, Fold]]]:
     folds = split(cfg, data)
     protocol_options = {**resolve_options(cfg.protocol, cfg.protocol_options),
                         **{k: v for k, v in cfg.protocol_options.items() if k in RUNNER_OPTIONS}}
-    refs, listed = reference_specs(cfg.methods, data.meta, cfg.references)
+    refs, listed = reference_specs(cfg.methods, data.meta, cfg.references,
+                                   get_protocol(cfg.protocol).references(protocol_options))
     return data, options, (plan(replace(cfg, methods=refs, drops=((),)), data, folds, options,
                                 protocol_options)
                            + plan(replace(cfg, methods=listed), data, folds, options, protocol_options))

@@ -101,6 +101,10 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
                 raise ValueError(f"{job.method.name} does not run on modality subsets")
             train, test = d.subset(fold.train), d.subset(fold.test)
             val = d.subset(fold.val) if len(fold.val) else None
+            if getattr(job.method.cls, "trains_on", "fold") == "other-subjects":
+                # a reference fitted on every window of the subjects not tested here
+                others = ~d.meta["subject"].isin(test.meta["subject"].unique()).to_numpy()
+                train, val = d.subset(np.flatnonzero(others)), None
             rec.update(n_train=len(train), n_val=0 if val is None else len(val), n_test=len(test),
                        n_test_trials=int(test.meta["trial"].nunique()))
             with _time_limit(time_limit):  # tuning counts against the job's time limit

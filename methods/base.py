@@ -42,7 +42,11 @@ class BaseMethod(BaseEstimator):
         as strict expected failures, so a fix shows up as an unexpected pass).
     oracle
         True for a reference that reads information no method is given (e.g. the stimulus
-        identity): shown in tables as a ceiling, never ranked, never in significance tests.
+        identity): shown in tables beside the prior, never ranked, never in significance tests.
+    trains_on
+        ``"fold"``: the fold's training part (every method). ``"other-subjects"``: every window
+        of the subjects not in the test part, for a reference that measures what other people's
+        labels say (the stimulus consensus); declared, so the runner needs no list of names.
     search_space
         Hyper-parameter -> list of values or a ``scipy.stats`` frozen distribution, exactly
         what scikit-learn's ``ParameterGrid``/``ParameterSampler`` take; searched by the shared
@@ -69,6 +73,7 @@ class BaseMethod(BaseEstimator):
     modality_subsets: ClassVar[bool] = True
     known_failures: ClassVar[dict[str, str]] = {}
     oracle: ClassVar[bool] = False
+    trains_on: ClassVar[str] = "fold"
     search_space: ClassVar[dict] = {}
     constraints: ClassVar[dict] = {}
     tune_in_paper: ClassVar[bool] = False

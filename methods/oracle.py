@@ -1,4 +1,15 @@
-"""The ceiling beside the floor: the mean training label of windows with the same stimulus.
+"""The references beside the floor: what knowing the stimulus alone gives.
+
+Two references read the stimulus identity, which no method is given:
+
+- :class:`StimulusOracle` (``oracle``): per test window, the mean training label of the windows
+  with the same stimulus. Exact under the window split (a ceiling); under held-out trials it is
+  the prior by construction (the subject's training data never saw the test trial's stimulus),
+  so that protocol does not run it.
+- :class:`StimulusConsensus` (``consensus``): per test trial, the mean label that the *other*
+  subjects gave the same stimulus (each of their trials once). It is defined under every
+  protocol with subjects, and says how much of a label the stimulus explains across people.
+
 
 The prior (:mod:`methods.prior`) predicts one training-mean distribution for every window; this
 reference predicts, per test window, the mean training distribution of the windows that saw the
@@ -31,6 +42,59 @@ log = logging.getLogger(__name__)
 def has_stimulus(meta: pd.DataFrame) -> bool:
     """Whether a dataset carries a stimulus identity (the oracle's input)."""
     return STIMULUS in meta.columns
+
+
+def _trial_means(data: FeatureSet) -> pd.DataFrame:
+    """One row per (subject, trial): its label (the mean of its windows', which share it) and
+    its stimulus."""
+    frame = pd.DataFrame(data.labels)
+    frame["subject"], frame["trial"] = data.meta["subject"].to_numpy(), data.meta["trial"].to_numpy()
+    frame[STIMULUS] = data.meta[STIMULUS].to_numpy()
+    return frame.groupby(["subject", "trial"], sort=False).agg(
+        {**{c: "mean" for c in range(data.n_emotions)}, STIMULUS: "first"})
+
+
+@register("consensus", family="reference",
+          paper="stimulus consensus (other subjects' labels for the same stimulus)",
+          display="Consensus (stimulus) ‡")
+class StimulusConsensus(BaseMethod):
+    """Predicts, for each test trial, the mean label the other subjects gave its stimulus.
+
+    ``trains_on = "other-subjects"``: the runner fits it on every window of the subjects not in
+    the test part, whatever the fold's training part (under subject-dependent protocols that
+    part holds only the test subject's own trials). Each of their trials counts once. A stimulus
+    no other subject saw gets the mean of their trials (logged). A reference: it reads the
+    stimulus at predict, so it is never ranked nor tested (``oracle = True``).
+    """
+
+    oracle = True
+    trains_on = "other-subjects"
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "StimulusConsensus":
+        if not has_stimulus(train.meta):
+            raise DataError(f"{train.name}: the stimulus consensus needs a meta column "
+                            f"{STIMULUS!r} (clip or condition id); this dataset has none")
+        trials = _trial_means(train)
+        labels = list(range(train.n_emotions))
+        self.means_ = trials.groupby(STIMULUS)[labels].mean()
+        self.mean_ = trials[labels].to_numpy().mean(axis=0)
+        return self
+
+    def predict(self, data: FeatureSet) -> np.ndarray:
+        check_is_fitted(self, "means_")
+        stimuli = data.meta[STIMULUS].to_numpy()
+        seen = pd.Index(self.means_.index).get_indexer(stimuli)
+        if (seen < 0).any():
+            log.info("stimulus consensus: %d of %d test windows have a stimulus no other subject "
+                     "saw; they get the other subjects' mean", int((seen < 0).sum()), len(stimuli))
+        table = np.vstack([self.means_.to_numpy(), self.mean_[None, :]])
+        return table[np.where(seen < 0, len(self.means_), seen)]
+
+    def n_parameters(self) -> int:
+        return int(self.means_.size + self.mean_.size)
 
 
 @register("oracle", family="reference", paper="stimulus oracle (reads the stimulus identity)",
@@ -72,20 +136,24 @@ class StimulusOracle(BaseMethod):
         return int(self.means_.size + self.mean_.size)
 
 
-def reference_specs(methods: list[MethodSpec], meta: pd.DataFrame,
-                    add: bool) -> tuple[list[MethodSpec], list[MethodSpec]]:
+def reference_specs(methods: list[MethodSpec], meta: pd.DataFrame, add: bool,
+                    meaningful: tuple[str, ...] = ("oracle",)) -> tuple[list[MethodSpec], list[MethodSpec]]:
     """(reference columns, other methods) of a run on data with ``meta``.
 
-    The references are the plain prior and stimulus oracle, first and in that order: the ones
-    listed, and with ``add`` the ones not listed too, so every table shows its floor and
-    ceiling. They run once, on every modality (a modality-drop study needs no "Prior w/o EEG").
-    On data without a stimulus identity the oracle is left out even when listed (e.g. by
-    ``--methods all``), with a log line.
+    The references are the plain prior and the stimulus references the protocol names as
+    ``meaningful`` (:class:`protocols.Protocol`), first and in that order: the ones listed, and
+    with ``add`` the ones not listed too, so every table shows its floor and its reference.
+    They run once, on every modality (a modality-drop study needs no "Prior w/o EEG"). A
+    stimulus reference is left out, even when listed (e.g. by ``--methods all``), on data
+    without a stimulus identity and where the protocol does not name it (under held-out
+    trials the oracle is the prior by construction), with a log line.
     """
-    stimulus = has_stimulus(meta)
-    kept = [m for m in methods if stimulus or not m.cls.oracle]
+    wanted = ["prior", *(meaningful if has_stimulus(meta) else ())]
+    kept = [m for m in methods if not m.cls.oracle or m.name in wanted]
     if len(kept) < len(methods):
-        log.warning("stimulus oracle left out: the dataset has no %r meta column", STIMULUS)
-    wanted = ["prior", "oracle"] if stimulus else ["prior"]
+        log.warning("stimulus reference(s) %s left out: %s", ", ".join(
+            sorted({m.name for m in methods} - {m.name for m in kept})),
+            "the protocol names only " + (", ".join(wanted[1:]) or "none") if has_stimulus(meta)
+            else f"the dataset has no {STIMULUS!r} meta column")
     refs = [MethodSpec(n) for n in wanted if add or MethodSpec(n) in kept]
     return refs, [m for m in kept if m not in refs]

@@ -69,12 +69,19 @@ def _no_oracle(options: dict) -> str | None:
     return None
 
 
+def _no_references(options: dict) -> tuple[str, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class Protocol:
     """A registered protocol. It describes itself, so reports never re-type its defaults:
     ``describe(options)`` is the split design in words for table titles (options resolved:
     defaults filled in), and ``oracle(options)`` says what the stimulus oracle means under it
-    (a key of :data:`reports.tables.ORACLE_MEANINGS`, or None for "every meaning")."""
+    (a key of :data:`reports.tables.ORACLE_MEANINGS`, or None for "every meaning");
+    ``references(options)`` names the stimulus references (registered reference methods, beside
+    the prior) that mean something under it, the first being the one "gap closed" is measured
+    against: a reference equal to the prior by construction is not run."""
 
     name: str
     splitter: Callable[..., list[Fold]]
@@ -84,6 +91,7 @@ class Protocol:
     constraints: dict[str, Constraint]  # option -> accepted values, checked before the data loads
     describe: Callable[[dict], str] = _no_design
     oracle: Callable[[dict], str | None] = _no_oracle
+    references: Callable[[dict], tuple[str, ...]] = _no_references
 
 
 _PROTOCOLS: dict[str, Protocol] = {}
@@ -98,7 +106,8 @@ def register_protocol(name: str, doc: str, block_kind: str = "subject",
                       requires: Requirements = Requirements(),
                       constraints: dict[str, Constraint] | None = None,
                       describe: Callable[[dict], str] | None = None,
-                      oracle: Callable[[dict], str | None] | None = None):
+                      oracle: Callable[[dict], str | None] | None = None,
+                      references: Callable[[dict], tuple[str, ...]] | None = None):
     """Decorator registering ``fn(meta, seed=0, **options) -> list[Fold]`` under ``name``.
 
     ``requires`` says what the data must provide; ``constraints`` declares the accepted values
@@ -111,7 +120,8 @@ def register_protocol(name: str, doc: str, block_kind: str = "subject",
 
     def deco(fn):
         _PROTOCOLS[name] = Protocol(name, fn, doc, block_kind, requires, dict(constraints or {}),
-                                    describe or _no_design, oracle or _no_oracle)
+                                    describe or _no_design, oracle or _no_oracle,
+                                    references or _no_references)
         return fn
     return deco
 
@@ -216,31 +226,43 @@ def _carve(idx: np.ndarray, groups: np.ndarray, fraction: float,
 
 
 def _subject_dependent_design(options: dict) -> str:
-    group, k, folds = options.get("group", "trial"), options.get("n_splits", 5), options.get("folds", 1)
-    runs = f"all {k} folds" if folds is None or folds >= k else f"{folds} of {k} folds"
-    return (f"trials held out: {runs} per subject" if group == "trial" else
-            f"window split, {runs} per subject: windows of one trial on both sides, optimistic")
+    group, k, folds = options.get("group", "trial"), options.get("n_splits", 5), options.get("folds")
+    if folds is None or folds >= k:
+        runs = f"every {group} tested once, {k} folds per subject"
+    else:
+        runs = f"{folds} of {k} folds per subject, not every {group} tested"
+    return (f"trials held out: {runs}" if group == "trial" else
+            f"window split, {runs}: windows of one trial on both sides, optimistic")
+
+
+def _subject_dependent_references(options: dict) -> tuple[str, ...]:
+    """Held-out trials: the subject's own training data never saw the test trial's stimulus, so
+    the stimulus oracle is the prior by construction and only the other subjects' consensus
+    means something. The window split: the oracle is exact (a ceiling) and leads."""
+    return ("consensus",) if options.get("group", "trial") == "trial" else ("oracle", "consensus")
 
 
 @register_protocol(
     "subject-dependent",
-    "per subject, grouped k-fold over whole trials (default: 1 of 5 folds, i.e. 20% of each "
-    "subject's trials held out); group='window' is the paper's random window split, which puts "
-    "windows of one trial on both sides (optimistic)",
+    "per subject, grouped k-fold over whole trials (default: all 5 folds, every trial tested "
+    "once; folds=1 for a quick look); group='window' is the paper's random window split, which "
+    "puts windows of one trial on both sides (optimistic)",
     requires=Requirements(min_units_per_subject=2),
     constraints={"group": Choice(*GROUPS), "n_splits": N_SPLITS, "folds": Optional(Int(low=1)),
                  "repeats": REPEATS, "val_size": VAL_SIZE},
-    describe=_subject_dependent_design, oracle=lambda options: options.get("group", "trial"))
+    describe=_subject_dependent_design, oracle=lambda options: options.get("group", "trial"),
+    references=_subject_dependent_references)
 def subject_dependent(meta: pd.DataFrame, seed: int = 0, group: str = "trial", n_splits: int = 5,
-                      folds: int | None = 1, repeats: int = 1, val_size: float = 0.1) -> list[Fold]:
+                      folds: int | None = None, repeats: int = 1, val_size: float = 0.1) -> list[Fold]:
     """Per subject, its units (trials, or windows under ``group='window'``) shuffled and dealt
     into ``n_splits`` groups; the first ``folds`` of them (``None``: all, so every unit is tested
     once per repeat) are test parts. ``repeats`` deals again with fresh shuffles. ``val_size``
     of each training part's units is the inner validation part.
 
-    The default, 1 fold of 5 over trials, holds out 20% of each subject's trials: the size of
-    the paper's 80/20 split, with no trial on both sides, at the cost of one model per subject.
-    Every trial tested once costs ``n_splits`` times that (``folds=None``). A subject with fewer
+    The default tests every unit once (``folds=None``: all ``n_splits`` folds; on WESAD's five
+    conditions, leave one condition out), so a subject's score does not depend on which 20% of
+    its trials one fold happened to hold out. ``folds=1`` runs one fold of ``n_splits`` (20% of
+    each subject's trials, the paper's 80/20 size) for a quick look. A subject with fewer
     units than ``n_splits`` gets one fold per unit (leave-one-trial-out; on WESAD,
     leave-one-condition-out).
     """
@@ -268,7 +290,7 @@ def subject_dependent(meta: pd.DataFrame, seed: int = 0, group: str = "trial", n
 
 @register_protocol("loso", "leave one subject out, all subjects; validation = held-out training subjects",
                    requires=Requirements(min_subjects=2), constraints={"val_size": VAL_SIZE},
-                   oracle=lambda options: "loso")
+                   oracle=lambda options: "loso", references=lambda options: ("consensus",))
 def loso(meta: pd.DataFrame, seed: int = 0, val_size: float = 0.1) -> list[Fold]:
     """One fold per subject; about ``val_size`` of the other subjects form the validation part
     (the seed draws them; the partition itself is fixed by the design)."""

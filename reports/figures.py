@@ -28,6 +28,10 @@ from .tables import METRIC_TITLES  # noqa: E402
 
 CORRELATION_ROW = "Label-corr. distance ↓"
 MIN_CORR_SAMPLES = 3
+MIN_CORR_LABELS = 3  # distinct true labels a test set needs for a correlation between emotions
+CORRELATION_MISSING = (f"{{row}}: not shown: no test set (a subject's test windows, pooled over its "
+                       f"folds) holds {MIN_CORR_LABELS} distinct labels, too few to estimate a "
+                       "correlation between emotions.")
 GROUND_TRUTH = "Ground truth"
 GROUND_TRUTH_STYLE = {"color": "black", "edgecolor": "white", "hatch": "///", "linewidth": 0}
 # tab20 without its two greys (too close to the ground truth's black) and interleaved so that
@@ -143,12 +147,15 @@ def correlation_distance(truth: np.ndarray, pred: np.ndarray, groups: np.ndarray
 
     The Frobenius norm of the difference of the two C × C correlation matrices (diagonals are both
     1, so only co-occurrences count); 0 when the predictions reproduce every pairwise correlation,
-    at most 2·sqrt(C(C−1)). Groups with fewer than ``MIN_CORR_SAMPLES`` samples are skipped; NaN
-    when none is left.
+    at most 2·sqrt(C(C−1)). Groups with fewer than ``MIN_CORR_SAMPLES`` samples, or fewer than
+    ``MIN_CORR_LABELS`` distinct true labels (windows of one trial share its label: one trial
+    has no correlation to estimate, and a constant prediction would score a perfect 0), are
+    skipped; NaN when none is left.
     """
     groups = np.asarray(groups)
     dists = [np.linalg.norm(correlation_matrix(pred[groups == g]) - correlation_matrix(truth[groups == g]))
-             for g in pd.unique(groups) if (groups == g).sum() >= MIN_CORR_SAMPLES]
+             for g in pd.unique(groups) if (groups == g).sum() >= MIN_CORR_SAMPLES
+             and len(np.unique(truth[groups == g], axis=0)) >= MIN_CORR_LABELS]
     return float(np.mean(dists)) if dists else float("nan")
 
 
@@ -167,9 +174,12 @@ def correlation_distances(jobs: list[JobPrediction]) -> dict[str, float]:
 
 
 def correlation_row(jobs: list[JobPrediction], digits: int = 4) -> dict[str, dict[str, str]]:
-    """``Table.extra_rows`` entry: {CORRELATION_ROW: {column label: formatted distance}}."""
-    return {CORRELATION_ROW: {k: ("—" if np.isnan(v) else f"{v:.{digits}f}")
-                              for k, v in correlation_distances(jobs).items()}}
+    """``Table.extra_rows`` entry: {CORRELATION_ROW: {column label: formatted distance}}; empty
+    when no test set can estimate a correlation (:data:`CORRELATION_MISSING` says why)."""
+    dists = correlation_distances(jobs)
+    if all(np.isnan(v) for v in dists.values()):
+        return {}
+    return {CORRELATION_ROW: {k: ("—" if np.isnan(v) else f"{v:.{digits}f}") for k, v in dists.items()}}
 
 
 def plot_correlations(truth: np.ndarray, pred: np.ndarray, groups: np.ndarray, emotions: list[str],

@@ -36,7 +36,7 @@ from core.metrics import HIGHER_IS_BETTER, METRICS
 
 WEIGHTINGS = ("trial", "window")
 TRIAL_COLUMNS = {f"{m}_trial": m for m in METRICS}
-SUMMARY_COLUMNS = ["metric", "mean", "std", "ci95", "seed_std", "n_blocks", "split_seed_std",
+SUMMARY_COLUMNS = ["metric", "mean", "std", "ci95", "within_std", "seed_std", "n_blocks", "split_seed_std",
                    "model_seed_std", "n_seeds", "n_split_seeds"]
 
 
@@ -50,6 +50,28 @@ def oracle_columns(results: pd.DataFrame) -> list[str]:
     if "oracle" not in results.columns or results.empty:
         return []
     return list(dict.fromkeys(results.loc[results["oracle"].fillna(False).astype(bool), "label"]))
+
+
+def incomplete_columns(results: pd.DataFrame) -> list[str]:
+    """Column labels with a job that did not finish (and at least one that did): shown apart,
+    with the mean over their finished blocks, but neither ranked nor tested, so that ranks, bold
+    and † compare methods over the same complete blocks."""
+    if results.empty:
+        return []
+    failed = results.groupby("label", sort=False)["status"].agg(lambda s: bool((s != "ok").any() and (s == "ok").any()))
+    return [c for c, bad in failed.items() if bad]
+
+
+def single_block_folds(results: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows of a one-subject table re-blocked by fold, when the subject has several folds:
+    its folds then are the blocks, with the overlapping-training-set correction of fold blocks
+    (Nadeau & Bengio). None when the design has several blocks, or one block and one fold."""
+    if "block_kind" not in results.columns or set(results["block_kind"].dropna()) != {"subject"}:
+        return None
+    ok = results[results["status"] == "ok"]
+    if ok["block"].nunique() != 1 or ok["fold"].nunique() < 2:
+        return None
+    return results.assign(block="fold " + results["fold"].astype(str), block_kind="fold")
 
 
 def prior_column(results: pd.DataFrame) -> str | None:
@@ -196,6 +218,27 @@ def _seed_spreads(ok: pd.DataFrame, by: list[str], separate: bool) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def _within_spreads(ok: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per ``by`` group and metric: ``within_std``, the spread of a score inside a block over
+    its folds (each fold tests other trials of the same subject): the root mean, over the blocks
+    (and partitions) with two or more folds, of the variance over their folds. NaN where no
+    block has two folds (one fold per subject; LOSO; k-fold, whose blocks are folds)."""
+    if "fold" not in ok.columns:
+        return pd.DataFrame(columns=[*by, "metric", "within_std"])
+    part = [c for c in ("split_seed",) if c in ok.columns]
+    folds = ok.groupby([*by, "block", *part, "fold"], sort=False)[list(METRICS)].mean()
+    var = folds.groupby(level=list(range(len(by) + 1 + len(part))), sort=False).var(ddof=1)
+    rows = []
+    levels = list(range(len(by)))
+    for key, grp in var.groupby(level=levels[0] if len(levels) == 1 else levels, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        for metric in METRICS:
+            v = grp[metric].dropna()
+            rows.append({**dict(zip(by, key)), "metric": metric,
+                         "within_std": float(np.sqrt(v.mean())) if len(v) else np.nan})
+    return pd.DataFrame(rows, columns=[*by, "metric", "within_std"])
+
+
 def summarise(results: pd.DataFrame, by: list[str], weighting: str = "trial") -> pd.DataFrame:
     """Mean and spread per ``by`` group and metric.
 
@@ -209,7 +252,8 @@ def summarise(results: pd.DataFrame, by: list[str], weighting: str = "trial") ->
     if blocks.empty:
         return pd.DataFrame(columns=[*by, *SUMMARY_COLUMNS])
     ok = scored(results, weighting)
-    spreads = _seed_spreads(ok, by, seed_design(results) == "separate")
+    spreads = _seed_spreads(ok, by, seed_design(results) == "separate").merge(
+        _within_spreads(ok, by), on=[*by, "metric"], how="left")
     rows = []
     for key, grp in blocks.groupby(by, sort=False):
         key = key if isinstance(key, tuple) else (key,)
@@ -223,15 +267,15 @@ def summarise(results: pd.DataFrame, by: list[str], weighting: str = "trial") ->
     return pd.DataFrame(rows).merge(spreads, on=[*by, "metric"])[[*by, *SUMMARY_COLUMNS]]
 
 
-def effective_sizes(results: pd.DataFrame) -> dict[str, int]:
-    """The effective sample behind a table: ``labels`` (test trials, each one label) and
-    ``windows`` (test windows), each present only when the frame has ``n_test_trials`` /
-    ``n_test`` for every job counted.
+def effective_sizes(results: pd.DataFrame, repeats: int = 1) -> dict[str, int]:
+    """The effective sample behind a table: ``labels`` (distinct test trials, each one label)
+    and ``windows`` (distinct test windows), each present only when the frame has
+    ``n_test_trials`` / ``n_test`` for every job counted.
 
     Counted on the column with the most finished jobs: per block, the sum over the folds of one
     partition (folds test disjoint parts), the largest over partitions (a trial re-tested under
-    another seed is the same label), summed over blocks. A trial tested in each of r repeats of
-    k-fold CV counts r times.
+    another seed is the same label), summed over blocks, divided by ``repeats`` (the folds dealt
+    ``repeats`` times test every trial that many times: the same labels again).
     """
     ok = results[results["status"] == "ok"]
     if ok.empty:
@@ -242,5 +286,5 @@ def effective_sizes(results: pd.DataFrame) -> dict[str, int]:
     for name, col in (("labels", "n_test_trials"), ("windows", "n_test")):
         if col in rows.columns and rows[col].notna().all():
             per_partition = rows.groupby(["block", *partitions])[col].sum()
-            out[name] = int(per_partition.groupby(level="block").max().sum())
+            out[name] = int(round(per_partition.groupby(level="block").max().sum() / max(repeats, 1)))
     return out

@@ -27,8 +27,8 @@ over correlated folds is valid. The correction is a heuristic (it takes the corr
 folds to be n_test / n); Nadeau & Bengio and Bouckaert & Frank found its size close to the
 nominal level, where the plain t-test and the Wilcoxon over folds reject far too often.
 
-The best is taken on the blocks every method finished, which is the table's bold column unless
-some jobs failed. Tests, diagram and table rank the same mean (``weighting``, trial-balanced by
+The best is taken among the methods that finished every block, as the table's bold column is:
+a method with failed jobs is shown apart in the table and left out of the tests. Tests, diagram and table rank the same mean (``weighting``, trial-balanced by
 default). Oracle references (the stimulus oracle) are left out of every test and of the
 critical-difference diagram: they read what no method is given, so they are a reference, not a
 competitor.
@@ -54,7 +54,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from core.metrics import HIGHER_IS_BETTER, METRICS
-from .ranking import BlockDesign, block_design, block_means, oracle_columns
+from .ranking import BlockDesign, block_design, block_means, incomplete_columns, oracle_columns
 from .tables import METRIC_TITLES, Table
 
 ALPHA = 0.05
@@ -96,7 +96,7 @@ def block_matrix(results: pd.DataFrame, metric: str, column: str = "label",
     :func:`reports.ranking.block_means`. Oracle columns are dropped: they are never tested or
     ranked.
     """
-    results = results[~results["label"].isin(oracle_columns(results))]
+    results = results[~results["label"].isin(oracle_columns(results) + incomplete_columns(results))]
     means = block_means(results, [column], weighting)
     wide = means.pivot(index="block", columns=column, values=metric)
     order = [c for c in dict.fromkeys(results[column]) if c in wide.columns]

@@ -29,23 +29,35 @@ import pandas as pd
 
 from core.metrics import ARROWS, HIGHER_IS_BETTER, METRICS
 from .ranking import (BlockDesign, block_design, block_means, effective_sizes, effective_weighting,
-                      oracle_columns, prior_column, rank_table, seed_design, summarise)
+                      incomplete_columns, oracle_columns, prior_column, rank_table, seed_design,
+                      single_block_folds, summarise)
 
 METRIC_TITLES = {"chebyshev": "Chebyshev", "clark": "Clark", "canberra": "Canberra",
                  "kl": "KL", "cosine": "Cosine", "intersection": "Intersection"}
 GAP_METRICS = ("kl", "chebyshev")
 N_BOOT, BOOT_SEED = 2000, 0  # bootstrap of the gap-closed rows: resamples of blocks, fixed seed
-ORACLE_NOTE = ("‡ marks an oracle reference, not a method: per test window, the mean training "
-               "label of the windows with the same stimulus (clip; WESAD: condition), which no "
-               "method is given (a stimulus unseen in training gets the training mean). Shown "
-               "beside the prior, never ranked, never in the significance tests.")
+ORACLE_NOTE = ("‡ marks a reference, not a method: it reads the stimulus identity (clip; WESAD: "
+               "condition), which no method is given. Shown beside the prior, never ranked, never "
+               "in the significance tests.")
+# One line per reference method (by registry name): what it predicts.
+REFERENCE_NOTES = {
+    "oracle": "Oracle (stimulus): per test window, the mean label of the fold's training windows "
+              "with the same stimulus (an unseen stimulus gets the training mean).",
+    "consensus": "Consensus (stimulus): per test trial, the mean label the other subjects gave "
+                 "the same stimulus, each of their trials once.",
+}
 ORACLE_MEANINGS = {
-    "window": "Window split: exact, since every window of a trial carries the trial's label and "
-              "the trial has windows in training: a ceiling.",
+    "window": "Window split: the oracle is exact, since every window of a trial carries the "
+              "trial's label and the trial has windows in training: a ceiling.",
     "trial": "Subject-dependent, trials held out: the held-out trial's stimulus is unseen in the "
-             "subject's training data, so the oracle falls back to the prior.",
+             "subject's training data, so the oracle falls back to the prior (it is not run); "
+             "the consensus of the other subjects is the reference.",
     "loso": "LOSO: the other subjects' mean label for the same stimulus: a reference, not an "
             "upper bound (a method may beat it).",
+}
+SEED_MEANINGS = {
+    "loso": "Under LOSO the partition is fixed by the design: a seed redraws only which "
+            "training subjects form the validation part, and the model's initialisation.",
 }
 WEIGHTING_NOTES = {
     "trial": "Ranked on the trial-balanced mean (each test trial's windows averaged, then the trials).",
@@ -75,6 +87,15 @@ class Table:
     weighting: str = "window"
     design: BlockDesign = field(default_factory=BlockDesign)
     seeds: str = "unknown"  # :func:`reports.ranking.seed_design`
+    rows: pd.DataFrame | None = None  # the rows as the table uses them (blocks as it counts them)
+    incomplete: dict[str, str] = field(default_factory=dict)  # column -> "k of n blocks"
+    n_blocks: int = 0
+
+    @property
+    def ranked(self) -> bool:
+        """Whether ranks, bold and † are shown: not with a single block, where nothing
+        separates one method from another."""
+        return self.n_blocks >= 2 and not self.ranks.empty
 
 
 def oracle_setting(results: pd.DataFrame) -> str | None:
@@ -85,20 +106,36 @@ def oracle_setting(results: pd.DataFrame) -> str | None:
     return None
 
 
-def oracle_note(setting: str | None) -> str:
-    """:data:`ORACLE_NOTE` and what the oracle means under ``setting`` (every setting if None)."""
+def oracle_note(setting: str | None, references: list[str] = ()) -> str:
+    """:data:`ORACLE_NOTE`, one line for each reference method shown, and what the references
+    mean under ``setting`` (every setting if None)."""
     meanings = [ORACLE_MEANINGS[setting]] if setting else list(ORACLE_MEANINGS.values())
-    return " ".join([ORACLE_NOTE, *meanings])
+    return " ".join([ORACLE_NOTE, *(REFERENCE_NOTES[r] for r in references if r in REFERENCE_NOTES),
+                     *meanings])
 
 
-def weighting_note(results: pd.DataFrame, requested: str, used: str) -> str:
+def validation_note(results: pd.DataFrame) -> str | None:
+    """What each fold held out as its inner validation part, from the records' ``n_val``."""
+    if "n_val" not in results.columns:
+        return None
+    ok = results[(results["status"] == "ok") & (results["oracle"] != True)]  # noqa: E712
+    ok = ok[ok["n_val"].notna() & ok["n_train"].notna()]
+    if ok.empty:
+        return None
+    share = 100 * ok["n_val"].astype(float) / (ok["n_val"].astype(float) + ok["n_train"].astype(float))
+    return (f"Validation: each fold held out part of its non-test data as the inner validation "
+            f"part (at least one trial or subject): median {share.median():.0f}% of the non-test "
+            f"windows (range {share.min():.0f}–{share.max():.0f}%).")
+
+
+def weighting_note(results: pd.DataFrame, requested: str, used: str, repeats: int = 1) -> str:
     """Which mean the table ranks, and the effective sample (:func:`reports.ranking.effective_sizes`)."""
     text = WEIGHTING_NOTES[used]
     if used != requested:
         text = text[:-1] + ": not every job carries a trial-balanced mean."
-    sizes = effective_sizes(results)
+    sizes = effective_sizes(results, repeats)
     if "labels" in sizes:
-        text += (f" Effective sample: {sizes['labels']} test labels (trials, summed over blocks)"
+        text += (f" Effective sample: {sizes['labels']} distinct test labels (trials, summed over blocks)"
                  + (f", from {sizes['windows']} test windows." if "windows" in sizes else "."))
     elif "windows" in sizes:
         text += f" {sizes['windows']} test windows (the number of test trials is not recorded)."
@@ -106,17 +143,30 @@ def weighting_note(results: pd.DataFrame, requested: str, used: str) -> str:
 
 
 def build_table(results: pd.DataFrame, title: str, weighting: str = "trial",
-                oracle: str | None = None) -> Table:
-    """Aggregate per-job results (``records_frame`` rows of one dataset and protocol).
+                oracle: str | None = None, reference: str | None = None, repeats: int = 1) -> Table:
+    """Aggregate per-job results (``records_frame`` rows of one table).
 
     ``weighting`` picks the mean ranked ("trial" falls back to "window" when the trial-balanced
-    columns are missing). ``oracle`` is the :data:`ORACLE_MEANINGS` key saying what the oracle
-    means here ("trial", "window", "loso"); by default "loso" is read from the ``protocol``
-    column and anything else gets every meaning.
+    columns are missing). ``oracle`` is the :data:`ORACLE_MEANINGS` key saying what the
+    references mean here ("trial", "window", "loso"); by default "loso" is read from the
+    ``protocol`` column and anything else gets every meaning. ``reference`` is the registry
+    name of the reference "gap closed" is measured against (default: the first reference
+    column). ``repeats`` is how often the folds were dealt (the effective sample counts each
+    label once).
+
+    Rules that keep a table from claiming more than its rows support: a one-subject table with
+    several folds uses its folds as blocks (:func:`reports.ranking.single_block_folds`); with a
+    single block no rank, bold, † or ± is printed; a column with failed jobs is shown apart
+    (mean over its finished blocks, unranked, untested).
     """
+    notes = []
+    refolded = single_block_folds(results)
+    if refolded is not None:
+        notes.append(f"One subject: its {refolded['fold'].nunique()} folds are the blocks, with "
+                     "the correction for their overlapping training sets (Nadeau & Bengio).")
+        results = refolded
     columns = list(dict.fromkeys(results["label"]))
     families = dict(zip(results["label"], results["family"]))
-    notes = []
     status = results.groupby("label")["status"].agg(lambda s: (s != "ok").sum())
     for label in columns:
         if status[label]:
@@ -133,19 +183,52 @@ def build_table(results: pd.DataFrame, title: str, weighting: str = "trial",
         means = pd.DataFrame(index=list(METRICS))
     means = means.reindex(index=list(METRICS), columns=ok_cols)
     oracles = oracle_columns(results)
-    ranked = [c for c in ok_cols if c not in oracles]
+    incomplete = [c for c in incomplete_columns(results) if c in ok_cols and c not in oracles]
+    ranked = [c for c in ok_cols if c not in oracles and c not in incomplete]
+    n_blocks = int(summary["n_blocks"].max()) if len(summary) else 0
     # Rank the values as printed (4 decimals), so ties in the table are ties in the ranks.
-    ranks = rank_table(means[ranked].round(4)) if ranked else pd.DataFrame()
-    table = Table(title, columns, families, means, ranks, summary, notes, unranked=oracles,
-                  weighting=used, design=block_design(results), seeds=seed_design(results))
-    notes.append(weighting_note(results, weighting, used))
+    ranks = rank_table(means[ranked].round(4)) if ranked and n_blocks >= 2 else pd.DataFrame()
+    shown = {}
+    if incomplete:
+        all_blocks = results["block"].nunique()
+        for c in incomplete:
+            done = results.loc[(results["label"] == c) & (results["status"] == "ok"), "block"].nunique()
+            shown[c] = f"{done} of {all_blocks} blocks"
+        notes.append("Shown apart, unranked and untested: " + "; ".join(f"{c} finished {v}" for c, v in shown.items())
+                     + ". Its cells are means over the blocks it finished; ranks, bold and † use "
+                     "only the methods that finished every block.")
+    table = Table(title, columns, families, means, ranks, summary, notes, unranked=oracles + incomplete,
+                  weighting=used, design=block_design(results), seeds=seed_design(results),
+                  rows=results, incomplete=shown, n_blocks=n_blocks)
+    if n_blocks < 2 and ok_cols:
+        notes.append(f"One block: no spread, rank, bold or † is shown, since a single "
+                     f"{table.design.unit.rstrip('s') or 'block'} cannot separate one method from another.")
+    notes.append(weighting_note(results, weighting, used, repeats))
+    val = validation_note(results)
+    if val:
+        notes.append(val)
+    setting = oracle or oracle_setting(results)
     if oracles:
-        notes.append(oracle_note(oracle or oracle_setting(results)))
+        names = list(dict.fromkeys(results.loc[results["label"].isin(oracles), "method"]))
+        notes.append(oracle_note(setting, names))
+    if setting in SEED_MEANINGS and results["seed"].nunique() > 1:
+        notes.append(SEED_MEANINGS[setting])
     prior = prior_column(results)
-    if ok_cols and prior in ok_cols and oracles and oracles[0] in ok_cols:
+    ref = _reference_column(results, oracles, reference)
+    if ok_cols and prior in ok_cols and ref in ok_cols and n_blocks >= 2:
         blocks = block_means(results, ["label"], used)
-        table.extra_rows.update(gap_rows(table, blocks, prior, oracles[0]))
+        table.extra_rows.update(gap_rows(table, blocks, prior, ref))
     return table
+
+
+def _reference_column(results: pd.DataFrame, oracles: list[str], reference: str | None) -> str | None:
+    """The label of the reference the gap is measured against: the column of method
+    ``reference`` when given and present, else the first reference column."""
+    if reference is not None and "method" in results.columns:
+        labels = results.loc[(results["method"] == reference) & results["label"].isin(oracles), "label"]
+        if len(labels):
+            return str(labels.iloc[0])
+    return oracles[0] if oracles else None
 
 
 def bootstrap_means(values: np.ndarray, n_boot: int = N_BOOT, seed: int = BOOT_SEED) -> np.ndarray:
@@ -193,18 +276,20 @@ def gap_rows(table: Table, blocks: pd.DataFrame, prior: str, oracle: str) -> dic
         if not low > 0:
             why = (f"95% bootstrap interval of their difference over {n} blocks: [{low:.4f}, "
                    f"{high:.4f}], includes 0" if n > 1 else f"{n} block(s), no interval")
-            table.notes.append(f"{name}: not shown, the oracle is not significantly better than "
+            table.notes.append(f"{name}: not shown, the {oracle} is not significantly better than "
                                f"the prior ({why}).")
             continue
         cells = {prior: "0.00", oracle: "1.00"}
-        for col in table.means.columns.drop([prior, oracle]):
+        # incomplete columns are shown apart: no gap over other blocks than the rest
+        others = [c for c in table.means.columns.drop([prior, oracle]) if c not in table.incomplete]
+        for col in others:
             value, lo, hi = gap_closed(blocks, metric, prior, oracle, col)
             cells[col] = f"{value:.2f} [{lo:.2f}, {hi:.2f}]"
         rows[name] = cells
     if rows:
         table.notes.append(
-            "Gap closed: (prior − method) / (prior − oracle) of the means over blocks, 0 = the "
-            "prior, 1 = the stimulus oracle (a reference, see ‡), negative = worse than the prior; "
+            f"Gap closed: (prior − method) / (prior − reference) of the means over blocks, 0 = the "
+            f"prior, 1 = the {oracle} (a reference, see ‡), negative = worse than the prior; "
             f"[95% percentile bootstrap interval, {N_BOOT} resamples of blocks].")
     return rows
 
@@ -213,7 +298,9 @@ def _cell(table: Table, metric: str, col: str, bold: tuple[str, str]) -> str:
     if col not in table.means.columns:
         return "failed"
     v = table.means.at[metric, col]
-    if col in table.unranked:  # a perfect oracle's KL may be -1e-17: no "-0.0000"
+    if col in table.incomplete:
+        return f"{v:.4f} ({table.incomplete[col]})"
+    if col in table.unranked or not table.ranked:  # a perfect oracle's KL may be -1e-17: no "-0.0000"
         return f"{v:.4f}".replace("-0.0000", "0.0000")
     r = int(table.ranks.at[metric, col])
     text = f"{v:.4f} ({r})"
@@ -222,7 +309,7 @@ def _cell(table: Table, metric: str, col: str, bold: tuple[str, str]) -> str:
 
 
 def _avg_cell(table: Table, col: str, bold: tuple[str, str]) -> str:
-    if col not in table.means.columns or col in table.unranked:
+    if col not in table.means.columns or col in table.unranked or not table.ranked:
         return "—"
     a, r = table.ranks.at["avg_rank", col], int(table.ranks.at["avg_rank_rank", col])
     text = f"{a:.2f} ({r})"
@@ -245,13 +332,18 @@ def to_markdown(table: Table) -> str:
              "| " + " | ".join(fam) + " |"]
     lines += ["| " + " | ".join(r) + " |" for r in _rows(table, ("**", "**"))]
     spread = _spread_markdown(table)
-    lines += ["", f"Values: mean over blocks ({table.design.unit}), rank in parentheses "
-              "(competition ranking), best in bold."] + [f"- {n}" for n in table.notes]
+    values = (f"Values: mean over blocks ({table.design.unit}), rank in parentheses (competition "
+              "ranking), best in bold." if table.ranked else f"Values: mean over blocks ({table.design.unit}).")
+    lines += ["", values] + [f"- {n}" for n in table.notes]
     return "\n".join(lines + ["", spread]) + "\n"
 
 
 def _spread_cell(r: pd.Series, seeds: str) -> str:
+    if r["n_blocks"] < 2:  # one block: no spread to show
+        return f"{r['mean']:.4f}"
     text = f"{r['mean']:.4f} ± {r['std']:.4f} [±{r['ci95']:.4f}]"
+    if np.isfinite(r.get("within_std", np.nan)):
+        text += f"; within sd {r['within_std']:.4f}"
     if seeds == "separate":
         for name, col in (("split sd", "split_seed_std"), ("model sd", "model_seed_std")):
             text += f"; {name} {r[col]:.4f}" if np.isfinite(r[col]) else ""
@@ -266,7 +358,13 @@ def _spread_note(table: Table) -> str:
     ci = ("95% CI half-width, Nadeau–Bengio corrected resampled t: the folds' training sets "
           f"overlap, so variance × (1/J + n_test/n_train), n_test/n_train = "
           f"{design.test_train_ratio:.3g}" if design.kind == "fold" else "95% CI half-width, t-distribution")
+    if n < 2:
+        return f"Spread: not shown, one block ({design.unit.rstrip('s')})."
     text = f"Spread: mean ± std over blocks ({design.unit}) [{ci}], n = {n} blocks."
+    if s["within_std"].notna().any():
+        text += (" Within sd: the std of a score over one subject's folds (each tests other "
+                 "trials), pooled over subjects: how much a score depends on which trials are "
+                 "tested, beside the std between subjects.")
     if table.seeds == "separate":
         text += (" Split sd: std over split seeds of their means (each split seed redraws the "
                  "partition); model sd: std over model seeds with the partition fixed, pooled "

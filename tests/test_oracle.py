@@ -128,7 +128,7 @@ def test_no_gap_row_when_the_oracle_is_not_significantly_better_than_the_prior()
         res.loc[is_oracle, m] += (-noise if HIGHER_IS_BETTER[m] else noise)
     table = build_table(res, "t")
     assert not any(k.startswith("Gap closed") for k in table.extra_rows)
-    assert any(n.startswith("Gap closed (KL) ↑: not shown, the oracle is not significantly better")
+    assert any(n.startswith(f"Gap closed (KL) ↑: not shown, the {ORACLE} is not significantly better")
                and "includes 0" in n for n in table.notes)
 
 
@@ -141,7 +141,7 @@ def test_the_oracle_is_a_reference_and_its_meaning_follows_the_protocol():
                     if n.startswith("‡"))
     assert "falls back to the prior" in held_out and "LOSO" not in held_out
     unknown = next(n for n in build_table(_results(LEVELS), "t").notes if n.startswith("‡"))
-    assert all(k in unknown for k in ("Window split: exact", "trials held out", "LOSO:"))
+    assert all(k in unknown for k in ("Window split: the oracle is exact", "trials held out", "LOSO:"))
 
 
 def test_reference_specs_add_prior_and_oracle_and_leave_the_oracle_out_without_stimulus(small_data):
@@ -159,7 +159,9 @@ def test_runner_adds_the_references_once_even_in_a_modality_drop_study(tmp_path)
                     dataset_options={"n_subjects": 3, "n_windows": 2}, drops=(("video",), ()),
                     references=True)
     out = run(cfg)
-    assert list(dict.fromkeys(out.results["label"])) == ["Prior", ORACLE, "AA-KNN w/o Video", "AA-KNN"]
+    # held-out trials: the oracle is the prior by construction, the consensus is the reference
+    assert list(dict.fromkeys(out.results["label"])) == ["Prior", "Consensus (stimulus) ‡",
+                                                         "AA-KNN w/o Video", "AA-KNN"]
     assert (out.results["status"] == "ok").all()
 
 
@@ -172,15 +174,46 @@ def test_title_states_items_grouping_normalisation_preset_and_tuning():
                            "method": {"preset": "quick", **(method_extra or {})}}}
 
     assert table_title([rec(poptions={"group": "window", "n_splits": 5, "folds": 1})], items="dmer9") == (
-        "wesad-e4 [items=dmer9] — subject-dependent (window split, 1 of 5 folds per subject: "
-        "windows of one trial on both sides, optimistic) — no normalisation — quick preset — defaults")
+        "wesad-e4 [items=dmer9] — subject-dependent (window split, 1 of 5 folds per subject, not "
+        "every window tested: windows of one trial on both sides, optimistic) — no normalisation "
+        "— quick preset — defaults")
     title = table_title([rec(doptions={"items": "panas24"},
                              poptions={"group": "trial", "n_splits": 5, "folds": None,
                                        "normalize": "subject"}),
                          rec({"tune": 8}, label="AA-KNN", family="LDL")])
-    assert title == ("wesad-e4 [items=panas24] — subject-dependent (trials held out: all 5 folds "
-                     "per subject) — per-subject normalisation — quick preset — tuned, budget 8 per method")
+    assert title == ("wesad-e4 [items=panas24] — subject-dependent (trials held out: every trial "
+                     "tested once, 5 folds per subject) — per-subject normalisation — quick preset — "
+                     "tuned, budget 8 per method")
     assert table_title([rec(dataset="synthetic")]).startswith("synthetic — subject-dependent")
     # The paper preset tunes only where the method's paper did: the title names those.
     partial = [rec(), rec({"tune": 20}, label="LDL-LRR", family="LDL"), rec(label="MPCL", family="EDL")]
     assert table_title(partial).endswith("tuned, budget 20 per method: LDL-LRR; defaults for the rest")
+
+
+def test_the_consensus_predicts_the_other_subjects_mean_label_for_the_stimulus(small_data):
+    """Fitted on the other subjects (the runner gives it every window not of the test
+    subject), it predicts per test trial the mean over their trials of the same stimulus, each
+    trial once whatever its number of windows."""
+    meta = small_data.meta
+    subj = meta["subject"].to_numpy()
+    others, test = small_data.subset(np.flatnonzero(subj != 0)), small_data.subset(np.flatnonzero(subj == 0))
+    pred = MethodSpec("consensus").build("smoke").fit(others).predict(test)
+    trials = pd.DataFrame(others.labels).groupby([others.meta["subject"].to_numpy(),
+                                                  others.meta["trial"].to_numpy()]).mean()
+    stim = others.meta.groupby(["subject", "trial"])["stimulus"].first()
+    expected = trials.groupby(stim.to_numpy()).mean()
+    for s in np.unique(test.meta["stimulus"]):
+        rows = test.meta["stimulus"].to_numpy() == s
+        assert np.allclose(pred[rows], expected.loc[s].to_numpy())
+
+
+def test_the_consensus_is_fitted_on_the_other_subjects_under_every_protocol(tmp_path):
+    for protocol in ("subject-dependent", "loso"):
+        cfg = RunSpec(methods=parse_methods("prior"), preset="smoke", out=tmp_path / protocol,
+                      protocol=protocol, dataset_options={"n_subjects": 3, "n_windows": 2},
+                      references=True)
+        res = run(cfg).results
+        cons = res[res["method"] == "consensus"]
+        assert len(cons) and (cons["status"] == "ok").all()
+        # trained on the two other subjects' windows, whatever the fold's training part
+        assert (cons["n_train"] == 2 * cons["n_test"].groupby(cons["block"]).transform("sum")).all()

@@ -10,7 +10,7 @@ def _disjoint(f):
 
 
 def test_window_split_80_20_per_subject(small_data):
-    folds = subject_dependent(small_data.meta, seed=0, group="window")
+    folds = subject_dependent(small_data.meta, seed=0, group="window", folds=1)
     subj = small_data.meta["subject"].to_numpy()
     assert len(folds) == 4
     for f in folds:
@@ -41,10 +41,21 @@ def test_loso_holds_out_subjects_and_validates_on_other_subjects(small_data):
         assert not set(subj[f.val]) & set(subj[f.train])
 
 
-def test_default_holds_out_whole_trials_one_fold_of_five(small_data):
+def test_default_holds_out_whole_trials_and_tests_every_trial_once(small_data):
     meta = small_data.meta
     trials, subj = meta["trial"].to_numpy(), meta["subject"].to_numpy()
     folds = subject_dependent(meta, seed=0)
+    assert [f.block for f in folds] == [str(s) for s in meta["subject"].unique() for _ in range(5)]
+    for subject in meta["subject"].unique():  # every trial of every subject tested exactly once
+        tested = np.concatenate([trials[f.test] for f in folds if f.block == str(subject)])
+        assert sorted(set(tested)) == sorted(set(trials[subj == subject]))
+        assert len(tested) == (subj == subject).sum()
+
+
+def test_one_fold_for_a_quick_look_holds_out_a_fifth_of_the_trials(small_data):
+    meta = small_data.meta
+    trials, subj = meta["trial"].to_numpy(), meta["subject"].to_numpy()
+    folds = subject_dependent(meta, seed=0, folds=1)
     assert [f.block for f in folds] == [str(s) for s in meta["subject"].unique()]
     for f in folds:
         _disjoint(f)

@@ -57,7 +57,7 @@ def test_ties_share_rank_and_failed_column_is_shown():
 
 def test_the_table_says_which_mean_it_ranks_and_the_effective_sample():
     notes = build_table(_results(), "toy").notes
-    assert any(n.startswith("Ranked on the trial-balanced mean") and "12 test labels" in n
+    assert any(n.startswith("Ranked on the trial-balanced mean") and "12 distinct test labels" in n
                and "120 test windows" in n for n in notes)
     window = build_table(_results(), "toy", weighting="window")
     assert window.means.at["kl", "Prior"] == pytest.approx(0.111)  # trial means are + .005
