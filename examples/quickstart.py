@@ -52,7 +52,8 @@ class ShrunkRidge(BaseMethod):
 
 # %% [markdown]
 # Run it beside two registered methods, with the options the command line takes. The default
-# protocol holds whole trials out of each subject (1 of 5 folds); `smoke` keeps it to seconds.
+# protocol holds whole trials out of each subject (every trial tested once, 5 folds per
+# subject); `smoke` keeps it to seconds.
 
 # %%
 res = benchmark.run(methods=["prior", "aa-knn", ShrunkRidge], preset="smoke", seeds=[0, 1],
