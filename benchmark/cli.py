@@ -41,6 +41,15 @@ def _parse_kv(items: list[str]) -> dict:
     return out
 
 
+def _int_or_text(text: str):
+    """``--folds 3`` -> 3, ``--folds all`` -> "all": typed as a config file would give it, so
+    the one declared check (:data:`benchmark.spec.RUN_OPTIONS`) judges both alike."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -60,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "paper's random window split, which puts windows of one trial on both sides")
     r.add_argument("--n-splits", type=int, default=None, metavar="K",
                    help="folds per subject (subject-dependent, default 5) or in total (kfold, default 10)")
-    r.add_argument("--folds", default=None, metavar="N|all",
+    r.add_argument("--folds", default=None, metavar="N|all", type=_int_or_text,
                    help="subject-dependent: how many of the K folds to run (default 1; 'all' tests "
                         "every trial once)")
     r.add_argument("--repeats", type=int, default=None, metavar="R",
@@ -121,7 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--check", action="store_true", help="write nothing; exit 1 naming the stale pages")
     pg.add_argument("--add", type=Path, metavar="RUN_DIR", help="first copy a finished run's spec and rows "
                                                                  "into results/NAME/")
-    pg.add_argument("--name", help="with --add: the name under results/")
+    pg.add_argument("--name", help="with --add or --verify: the name under results/")
+    pg.add_argument("--verify", type=Path, metavar="RUN_DIR",
+                    help="compare a fresh run of results/NAME (run --config results/NAME/run.json) "
+                         "with the committed rows; exit 1 naming every mean that moved beyond "
+                         "the regression gate's floor")
 
     c = sub.add_parser("check", parents=[common], help="compare a run's metrics with a committed baseline")
     c.add_argument("run_dir", type=Path)
@@ -191,12 +204,24 @@ def _summarise_outcome(outcome) -> int:
 
 
 def cmd_prepare(args) -> int:
+    """Only the flags the user typed are checked against the loader (a default ``--n-jobs``
+    is passed only to a loader that takes it), so an error never names a flag not given."""
+    import inspect
+
     from . import validate
+    from .errors import UsageError
     from .prepare import prepare, summary
 
     options = _parse_kv(args.dataset_option)
-    n_jobs = validate.n_jobs(args.n_jobs)
-    validate.dataset_options(args.dataset, {**options, "n_jobs": n_jobs,
+    takes = inspect.signature(validate.dataset(args.dataset)).parameters
+    if "data_root" not in takes:
+        raise UsageError(f"--dataset {args.dataset}: generated in memory, nothing to prepare (a `run` "
+                         "makes it in a moment); `prepare` is for real datasets (see `list datasets`)")
+    if args.n_jobs is not None and "n_jobs" not in takes:
+        raise UsageError(f"--n-jobs: dataset {args.dataset!r} is read in one piece and takes no --n-jobs; "
+                         "drop it")
+    n_jobs = validate.n_jobs(args.n_jobs) if "n_jobs" in takes else None
+    validate.dataset_options(args.dataset, {**options, **({"n_jobs": n_jobs} if n_jobs is not None else {}),
                                             **({"data_root": args.data_root} if args.data_root else {})})
     print(summary(prepare(args.dataset, args.data_root, n_jobs, **options)))
     return 0
@@ -204,11 +229,13 @@ def cmd_prepare(args) -> int:
 
 def cmd_list(args) -> int:
     if args.what == "methods":
-        from methods.registry import method_classes
+        from methods.registry import broken_plugins, method_classes
 
         for name, cls in method_classes().items():
             variants = f"  variants: {', '.join(cls.variants)}" if cls.variants else ""
             print(f"{name:14s} {cls.family:18s} {cls.paper}{variants}")
+        for name, why in broken_plugins().items():  # listed, so a missing plugin is explained
+            print(f"{name:14s} {'BROKEN PLUGIN':18s} {why}")
     elif args.what == "datasets":
         from datasets import available_datasets
 
@@ -292,12 +319,24 @@ def cmd_check(args) -> int:
 
 
 def cmd_pages(args) -> int:
-    from . import pages
+    from . import pages, validate
     from .errors import UsageError
 
+    if args.verify:
+        if not args.name:
+            raise UsageError("--verify: give --name NAME (the committed result under results/)")
+        validate.out_name(args.name, "--name")
+        if not (pages.RESULTS / args.name / "results.csv").exists():
+            raise UsageError(f"--name {args.name!r}: no committed result results/{args.name}/")
+        moved = pages.verify(args.verify, args.name)
+        for line in moved:
+            print(line, file=sys.stderr)
+        print(f"verify: {len(moved)} difference(s) between {args.verify} and results/{args.name}")
+        return 1 if moved else 0
     if args.add:
         if not args.name:
             raise UsageError("--add: give --name NAME (the folder under results/)")
+        validate.out_name(args.name, "--name")  # a folder of results/, never outside it
         print(f"committed-results copy written: {pages.add(args.add, args.name)}")
     stale = pages.write(build_parser(), check=args.check)
     for path in stale:
@@ -332,7 +371,7 @@ def main(argv=None) -> int:
     except Exception as exc:
         from .errors import USER_ERRORS
 
-        if debug or not isinstance(exc, USER_ERRORS):
+        if debug or not isinstance(exc, USER_ERRORS):  # one family: benchmark.errors
             raise  # a bug, or asked for: keep the traceback
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -1,4 +1,10 @@
-"""The suite's own errors: every user-facing failure is one of these (or ``DataError``).
+"""The suite's own errors: every user-facing failure is a :class:`BenchmarkError`.
+
+The root of the family, :class:`BenchmarkError`, and the two errors the lower packages raise,
+:class:`DataError` (bad data) and :class:`ParameterError` (a value outside its declared
+constraint), live in ``datasets/errors.py`` (imports only run downward, and ``datasets`` and
+``methods`` raise them); they are re-exported here, so ``from benchmark.errors import
+BenchmarkError`` and ``except BenchmarkError`` catch every one of them.
 
 The command line prints them as one line ``error: MESSAGE`` and exits 2; anything else is a
 bug and keeps its traceback. Each message names the culprit (flag, file, field, method) and
@@ -6,11 +12,7 @@ says what would fix it, so the classes stay few: what went wrong is in the messa
 """
 from __future__ import annotations
 
-from datasets.base import DataError
-
-
-class BenchmarkError(Exception):
-    """Base of the suite's user-facing errors (except :class:`DataError`, a ``ValueError``)."""
+from core.errors import BenchmarkError, DataError, ParameterError
 
 
 class UsageError(BenchmarkError):
@@ -31,5 +33,9 @@ class JobTimeout(Exception):
     both raise or pass it on."""
 
 
-# What ``benchmark.cli.main`` reports as ``error: ...`` (exit 2) instead of a traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (BenchmarkError, DataError)
+# What ``benchmark.cli.main`` reports as ``error: ...`` (exit 2) instead of a traceback: the
+# whole family (DataError and ParameterError included).
+USER_ERRORS: tuple[type[Exception], ...] = (BenchmarkError,)
+
+__all__ = ["BaselineError", "BenchmarkError", "DataError", "JobTimeout", "ParameterError",
+           "RunDirError", "USER_ERRORS", "UsageError"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from methods.registry import MethodSpec
-from protocols import options_for
+from protocols import check_data, options_for, resolve_options
 from protocols.experiments import build
 
 from .rundir import RunDir
@@ -28,6 +28,10 @@ def run_experiment(name: str, base, methods: list[MethodSpec] | None = None,
     rundir = rundir or RunDir(base.resolved_out())
     data, _ = load_data(base)
     exp = build(name, list(data.modalities), methods, preset=base.preset)
+    for part in exp.parts:  # every part's protocol fits the data before experiment.json is written
+        check_data(part.protocol, data.meta, base.dataset,
+                   resolve_options(part.protocol, options_for(part.protocol, base.protocol_options)),
+                   data.info.get("structure"))
     rundir.write_experiment({"experiment": name, "doc": exp.doc, "parts": [p.name for p in exp.parts],
                              "sweeps": {p.name: p.sweep for p in exp.parts if p.sweep}})
     outcomes = []

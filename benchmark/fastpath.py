@@ -14,8 +14,11 @@ hold, which is checked without importing methods or data:
   (``__main__``) has no file to compare, so such a run always takes the full path;
 - the dataset is generated from code (``synthetic*``), so its content is covered by the code
   fingerprint (real datasets always take the full path: their files may change);
-- every expected job has a valid, finished record (the schema and predictions checksum of
-  :func:`benchmark.records.problem`), and ``table.md`` is newer than all of them.
+- every expected job has a valid, finished record, read and verified by the one reader every
+  command uses (:meth:`benchmark.rundir.RunDir.read_record`: schema, predictions checksum, and
+  metrics re-derived from the predictions), none of them needing a correction, and ``table.md``
+  is newer than all of them. A record whose stored numbers disagree with its predictions is
+  named there and corrected, and the full path renders the table again from the true values.
 """
 from __future__ import annotations
 
@@ -25,9 +28,8 @@ import importlib.metadata
 import importlib.util
 from pathlib import Path
 
-from .manifest import request_hash
-from .records import problem
 from .errors import RunDirError
+from .manifest import request_hash
 from .rundir import RunDir, read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,12 +95,12 @@ def cached_table(rundir: RunDir, request: dict) -> str | None:
         newest = 0.0  # run.json is left out: `run` notes its wall time there after the table
         for key in manifest.jobs:
             path = rundir.record_path(key)
-            rec = json.loads(path.read_text())
-            if rec.get("status") != "ok" or problem(rec, key, rundir.predictions_path(key)) is not None:
-                return None  # the full path names and recomputes it
+            rec = rundir.read_record(key)
+            if rec is None or rec.get("status") != "ok" or str(path) in rundir.problems:
+                return None  # named by the reader; the full path recomputes or re-renders it
             newest = max(newest, path.stat().st_mtime)
         if table.stat().st_mtime < newest:
             return None
         return table.read_text()
-    except (OSError, ValueError, KeyError, RunDirError):
+    except (OSError, ValueError, KeyError, TypeError, RunDirError):
         return None

@@ -37,9 +37,14 @@ _BLOCK = re.compile(r"(<!-- BEGIN generated: (?P<name>[\w-]+) -->\n).*?(<!-- END
 
 def add(run_dir: Path, name: str) -> Path:
     """Commit-ready copy of a finished run's spec and rows under ``results/<name>/``; its
-    ``meta.json`` stores each table's typed key and title, so a page never parses text."""
+    ``meta.json`` stores each table's typed key and title, so a page never parses text. ``name``
+    is one folder of ``results/`` (never a path that leaves it). The records are read through
+    :func:`benchmark.results.open_run`, so a record whose stored metrics disagree with its
+    predictions is committed with the re-derived values."""
     from .results import open_run
+    from .validate import out_name
 
+    out_name(name, "--name")
     run = open_run(run_dir)
     if run.experiment is not None:
         from .errors import UsageError
@@ -81,6 +86,34 @@ def committed_tables(name: str):
     frame = pd.read_csv(folder / "results.csv", keep_default_na=False, na_values=[""])
     keys = [(TableKey.from_dict(t["key"]), t["title"]) for t in meta["tables"]]
     return group_rows(frame, keys)
+
+
+def verify(run_dir: Path, name: str) -> list[str]:
+    """Where a fresh run of committed result ``name`` (``run --config results/NAME/run.json``)
+    disagrees with the committed rows: every table mean that differs by more than the
+    regression gate's floor for its metric (:data:`benchmark.check.FLOORS`, the rounding margin
+    of deterministic methods), and every column present on one side only. Empty when the code
+    still makes the numbers the pages show."""
+    from .check import FLOORS
+    from .results import open_run, rows_table
+
+    committed = {key.untuned(): rows_table(rows, key, title).means
+                 for rows, key, title in committed_tables(name)}
+    fresh = {t.key.untuned(): t.table().means for t in open_run(run_dir).tables}
+    out = []
+    for k in sorted(set(committed) | set(fresh)):
+        if k not in committed or k not in fresh:
+            out.append(f"table {k}: only in {'the run' if k in fresh else f'results/{name}'}")
+            continue
+        old, new = committed[k], fresh[k]
+        for col in sorted(set(old.columns) ^ set(new.columns)):
+            out.append(f"{col}: only in {'the run' if col in new.columns else f'results/{name}'}")
+        for col in [c for c in old.columns if c in new.columns]:
+            for metric, floor in FLOORS.items():
+                a, b = float(old.at[metric, col]), float(new.at[metric, col])
+                if not abs(a - b) <= floor:
+                    out.append(f"{col} | {metric}: committed {a:.6f}, now {b:.6f} (tolerance {floor:g})")
+    return out
 
 
 def result_page(name: str) -> str:

@@ -31,11 +31,14 @@ def label_items(name: str, options: dict):
     return None if param is None or param.default is inspect.Parameter.empty else param.default
 
 
-def prepare(dataset: str, data_root: str | None = None, n_jobs: int = 1, **options) -> FeatureSet:
-    """Load ``dataset`` from ``data_root`` with ``n_jobs`` parallel subjects, filling the cache."""
+def prepare(dataset: str, data_root: str | None = None, n_jobs: int | None = 1, **options) -> FeatureSet:
+    """Load ``dataset`` from ``data_root`` with ``n_jobs`` parallel subjects, filling the cache
+    (``n_jobs=None``: a loader that reads one file and takes no ``n_jobs``)."""
     if data_root is not None:
         options["data_root"] = data_root
-    return open_dataset(dataset, n_jobs=n_jobs, **options)
+    if n_jobs is not None:
+        options["n_jobs"] = n_jobs
+    return open_dataset(dataset, **options)
 
 
 def summary(data: FeatureSet) -> str:

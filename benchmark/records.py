@@ -6,9 +6,27 @@ lack fields that reporting needs, and its predictions file may be gone or trunca
 directory and the warm re-run fast path ask :func:`problem` before trusting a record, so a
 damaged job is named and recomputed instead of breaking ``report`` later.
 
+Fields a finished record carries beside its scores (the schema below requires those every
+version wrote; the rest are optional, absent from records written before they existed):
+
+- ``n_train``: samples the final model was fitted on. For a method that does not use the
+  validation part, or that refits after choosing a setting on it, this includes the validation
+  part (:func:`benchmark.tuning.final_fit`); ``val_use`` says which: ``"merged"``,
+  ``"refit"``, ``"held-out"`` (early-stopped on it, never trained on it) or ``"none"`` (the
+  fold has no validation part).
+- ``n_val``, ``n_val_trials``, ``n_val_subjects``: the validation part the protocol carved
+  (windows, distinct subject-trial pairs, subjects), whatever the method then did with it, so a
+  table note can state what was held out (``--val-size``).
+- ``n_test``, ``n_test_trials``: the test part scored.
+
 Scores are computed in one place, :func:`scores`, which stamps them with
 :func:`metrics_version` (a hash of the metric definitions' source): a record scored by other
 definitions is re-scored from its stored predictions when read (:class:`benchmark.rundir.RunDir`).
+
+A record's numbers are never taken on trust either: the checksum proves the predictions are the
+ones written, not that the metrics beside them are theirs (a record edited by hand, or merged
+from another run, keeps a valid checksum). :func:`score_mismatch` re-derives the scores from the
+predictions on every read and names any that differ; the reader then uses the re-derived ones.
 """
 from __future__ import annotations
 
@@ -101,6 +119,29 @@ def scores(truth, pred, trials) -> dict:
             "metrics_version": metrics_version()}
 
 
+# How far a stored score may be from the one re-derived from the stored predictions: the worker
+# scores its float64 predictions, the file keeps float32, so the two agree to ~1e-7 relative.
+SCORE_RTOL, SCORE_ATOL = 1e-5, 1e-7
+
+
+def score_mismatch(rec: dict, stored: dict) -> tuple[dict, str | None]:
+    """(the scores and test count re-derived from the stored predictions ``stored``, what in
+    record ``rec`` differs from them or None). The caller replaces the record's values with the
+    re-derived ones: the predictions are the evidence, the numbers beside them only a cache."""
+    import math
+
+    if "truth" not in stored or "trial" not in stored:  # written without them: nothing to re-derive
+        return {}, None
+    fresh = {**scores(stored["truth"], stored["pred"], stored["trial"]), "n_test": int(len(stored["pred"]))}
+    diffs = [f"n_test {rec['n_test']} (predictions: {fresh['n_test']})"] if rec["n_test"] != fresh["n_test"] else []
+    for field in ("metrics", "metrics_trial"):
+        for m in METRICS:
+            old, new = rec[field][m], fresh[field][m]
+            if not math.isclose(old, new, rel_tol=SCORE_RTOL, abs_tol=SCORE_ATOL):
+                diffs.append(f"{field}.{m} {old:.6g} (predictions: {new:.6g})")
+    return fresh, "; ".join(diffs) or None
+
+
 def records_frame(records: list[dict]):
     """The tidy public table (``results.csv``): one row per job, the columns listed in
     docs/concepts/reading.md first."""
@@ -120,7 +161,9 @@ def records_frame(records: list[dict]):
             **{m: (r.get("metrics") or {}).get(m, np.nan) for m in METRICS},
             **{f"{m}_trial": (r.get("metrics_trial") or {}).get(m, np.nan) for m in METRICS},
             "split_seed": cfg["protocol"]["split_seed"], "block_kind": r["block_kind"],
-            "n_test_trials": r.get("n_test_trials"),
+            "n_test_trials": r.get("n_test_trials"), "n_val": r.get("n_val"),
+            "n_val_trials": r.get("n_val_trials"), "n_val_subjects": r.get("n_val_subjects"),
+            "val_use": r.get("val_use"),
             "label": r["label"], "family": r["family"], "oracle": r["oracle"],
             "drop": ",".join(cfg["drop"]),
             "block": cfg["protocol"]["block"], "preset": cfg["method"]["preset"],

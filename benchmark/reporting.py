@@ -79,7 +79,8 @@ def render_part(part: Part, formats=("md", "tex"), with_figures: bool = False, h
     ``ValueError`` saying so."""
     rundir, manifest, missing = part.rundir, part.manifest, part.missing
     results = part.frame
-    comparisons = (paper.compare_results(results, manifest.protocol_options)
+    # one table's rows at a time: the tables are the reader's (benchmark.results.group)
+    comparisons = ([c for tr in part.tables for c in paper.compare_results(tr.frame, manifest.protocol_options)]
                    if compare_paper else [])
     tables = annotated_tables(part) if len(results) else []
     md_parts, tex_parts = [], []

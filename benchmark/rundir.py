@@ -20,7 +20,11 @@ directory for a whole command, so ``run`` followed by its table reads nothing tw
 A record whose metrics were computed by other metric definitions (``metrics_version`` differs
 from :func:`benchmark.records.metrics_version`) is re-scored from its stored predictions and
 labels when read, and rewritten: a metric fix needs no retraining and never leaves a stale
-number behind.
+number behind. A record whose stored metrics do not match its predictions (edited by hand, copied
+from elsewhere) is named in a warning, re-derived from the predictions and rewritten the same way
+(:func:`benchmark.records.score_mismatch`): every reader — ``benchmark.load``, ``report``,
+``check``, ``pages --add``, a resumed or warm re-run — reads records here, so none uses such a
+number as is.
 
 Kept free of numpy and pandas at import: the warm re-run fast path uses the file names.
 """
@@ -37,6 +41,7 @@ from . import records as rec_format
 from .errors import RunDirError
 from .lock import locked
 from .manifest import Manifest
+from .validate import plain_name
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,7 @@ class RunDir:
         self.invalid: list[str] = []  # record paths found invalid, in the order read
         self.problems: dict[str, str] = {}  # record path -> what is wrong with it
         self.rescored: list[str] = []  # record paths re-scored under new metric definitions
+        self.rederived: list[str] = []  # record paths whose stored values disagreed with their predictions
 
     @classmethod
     def default(cls, dataset: str, protocol: str, preset: str) -> "RunDir":
@@ -130,7 +136,11 @@ class RunDir:
         return self.root / PREDICTIONS / f"{key}.npz"
 
     def part(self, name: str) -> "RunDir":
-        """The sub-directory run of an experiment's part (one object per part)."""
+        """The sub-directory run of an experiment's part (one object per part); a name that
+        would leave the directory (``..``, a separator) is refused."""
+        if not plain_name(name):
+            raise RunDirError(f"{self.root}: experiment part {name!r} is not a plain folder name; "
+                              f"{EXPERIMENT} is damaged (re-run the same `run` command to rewrite it)")
         if name not in self._parts:
             self._parts[name] = RunDir(self.root / name)
         return self._parts[name]
@@ -148,6 +158,10 @@ class RunDir:
         naming the file when absent or damaged."""
         path = self.manifest_path
         if not path.exists():
+            parts = self._experiment_parts()
+            if parts:
+                raise RunDirError(f"{self.root} is an experiment's directory (no {MANIFEST} of its own); "
+                                  f"give one of its parts: {', '.join(str(self.root / p) for p in parts)}")
             raise RunDirError(f"{self.root} is not a run directory (no {MANIFEST}); give the --out of a `run`")
         return read_manifest(path)
 
@@ -160,9 +174,29 @@ class RunDir:
         atomic_write(self.experiment_path, json.dumps(manifest, indent=1, ensure_ascii=False).encode())
 
     def experiment(self) -> dict | None:
-        """``experiment.json`` of an experiment run directory, or None for a plain run."""
+        """``experiment.json`` of an experiment run directory, checked, or None for a plain run;
+        :class:`RunDirError` naming the file when it is damaged (cut off, hand-edited)."""
         path = self.experiment_path
-        return json.loads(path.read_text()) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            exp = json.loads(path.read_text())
+            parts = exp.get("parts")
+            if not isinstance(parts, list) or not parts or not all(plain_name(p) for p in parts):
+                raise ValueError("no 'parts' list of folder names")
+            if not isinstance(exp.get("sweeps", {}), dict):
+                raise ValueError("'sweeps' is not a table")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise RunDirError(f"{path} is damaged ({exc}); re-run the same `run` command to "
+                              "rewrite it") from exc
+        return exp
+
+    def _experiment_parts(self) -> list[str]:
+        """The parts ``experiment.json`` lists, for a message; [] when there is none."""
+        try:
+            return list((self.experiment() or {}).get("parts", []))
+        except RunDirError:
+            return []
 
     # ---------------------------------------------------------------- records and predictions
     def write_record(self, record: dict, pred=None, test_index=None, truth=None, trials=None) -> None:
@@ -186,6 +220,8 @@ class RunDir:
         if key in self._verified:
             return self._verified[key]
         path = self.record_path(key)
+        if str(path) in self.invalid:  # named once per object
+            return None
         if not path.exists():
             return None
         try:
@@ -197,6 +233,8 @@ class RunDir:
             return self._invalid(path, why)
         if rec["status"] == "ok" and rec.get("metrics_version") != rec_format.metrics_version():
             rec = self._rescore(rec)
+        elif rec["status"] == "ok":
+            rec = self._verify_scores(rec)
         self._verified[key] = rec
         return rec
 
@@ -205,6 +243,20 @@ class RunDir:
         rec.update(rec_format.scores(stored["truth"], stored["pred"], stored["trial"]))
         atomic_write(self.record_path(rec["key"]), json.dumps(rec, indent=1, default=str).encode())
         self.rescored.append(str(self.record_path(rec["key"])))
+        return rec
+
+    def _verify_scores(self, rec: dict) -> dict:
+        """``rec`` with its scores re-derived from its predictions where they differ (named in
+        a warning, the record rewritten with the true values)."""
+        path = self.record_path(rec["key"])
+        fresh, mismatch = rec_format.score_mismatch(rec, self.load_predictions(rec["key"]))
+        if mismatch:
+            log.warning("record %s: stored values do not match its predictions (%s); re-derived "
+                        "from the predictions and rewritten", path, mismatch)
+            rec.update(fresh)
+            atomic_write(path, json.dumps(rec, indent=1, default=str).encode())
+            self.rederived.append(str(path))
+            self.problems[str(path)] = f"stored values do not match its predictions ({mismatch})"
         return rec
 
     def _invalid(self, path: Path, why: str) -> None:
@@ -249,7 +301,10 @@ def read_manifest(path: Path) -> Manifest:
     """The manifest at ``path`` (a run's ``run.json``, or a committed copy of one);
     :class:`RunDirError` naming the file when it cannot be read."""
     try:
-        return Manifest.from_dict(json.loads(Path(path).read_text()))
+        manifest = Manifest.from_dict(json.loads(Path(path).read_text()))
+        if not all(plain_name(k) for k in manifest.jobs):
+            raise ValueError("a job key that is not a plain file name")
+        return manifest
     except (OSError, ValueError, TypeError) as exc:
         raise RunDirError(f"{path} is damaged ({exc}); re-run the same `run` command to "
                           "rewrite it") from exc

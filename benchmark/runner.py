@@ -138,7 +138,7 @@ def split(cfg: RunSpec, data: FeatureSet) -> dict[int, list[Fold]]:
     """The partition of every split seed of the run, after checking that the data can support
     the protocol (before any job, naming the protocol, the dataset and the count)."""
     options = resolve_options(cfg.protocol, cfg.protocol_options)
-    check_data(cfg.protocol, data.meta, cfg.dataset, options)
+    check_data(cfg.protocol, data.meta, cfg.dataset, options, data.info.get("structure"))
     folds = {}
     for seed in dict.fromkeys(cfg.split_seed_of(s) for s in cfg.seeds):
         folds[seed] = get_splitter(cfg.protocol)(data.meta, seed=seed, **options)

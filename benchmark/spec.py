@@ -11,6 +11,12 @@ names from a TOML, YAML or JSON file (flags given beside it win); ``benchmark.ru
 them as keywords. A run writes its spec into ``run.json`` (:meth:`RunSpec.to_dict`), so
 ``run --config RUN_DIR/run.json --out NEW`` reproduces it.
 
+Each option's accepted values are declared once, in :data:`RUN_OPTIONS` (the constraint objects
+of :mod:`core.params`), and checked by :func:`check_options` — on the config file as read
+(naming the file) and on every :func:`build` — so a wrong type is one line naming the key, with
+no truthiness guess (``"references": "false"`` is refused, not read as true) and no part of a
+value dropped (``"methods": {"aa-knn": {"k": 3}}`` means ``aa-knn[k=3]``).
+
 What a preset means lives in :mod:`benchmark.presets` (data size of generated datasets), each
 method's ``presets`` table (training budget) and :func:`benchmark.tuning.budget` (tuning
 budget); the spec only names it.
@@ -20,6 +26,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from core.params import AnyOf, Bool, Choice, Constraint, Int, Real, Seq, Table, Text
 
 from .errors import UsageError
 from .presets import PRESETS
@@ -31,6 +39,88 @@ OPTIONS = ("methods", "dataset", "data_root", "dataset_options", "protocol", "pr
            *PROTOCOL_FLAGS, "normalize", "preset", "seeds", "split_seed", "tune", "references",
            "deterministic",
            "out", "n_jobs", "time_limit", "scheduler", "dask_local")
+
+
+class MethodList(Constraint):
+    """What ``methods`` takes: ``"all"`` or comma-separated specs as typed on the command line,
+    a non-empty list (of specs, ``module:Class`` references, classes or instances), or a table
+    method -> its parameters (``{"aa-knn": {"k": 3}}`` is ``aa-knn[k=3]``; an empty table or
+    null: its defaults). The items themselves are checked by the method registry."""
+
+    def accepts(self, value) -> bool:
+        if isinstance(value, str):
+            return bool(value.strip())
+        if isinstance(value, (list, tuple)):
+            return bool(value) and not any(isinstance(v, str) and not v.strip() for v in value)
+        return (isinstance(value, dict) and bool(value) and all(isinstance(k, str) for k in value)
+                and all(v is None or Table().accepts(v) for v in value.values()))
+
+    def describe(self) -> str:
+        return ("'all', comma-separated method names, a non-empty list of them, or a table "
+                "method -> its parameters (e.g. {\"aa-knn\": {\"k\": 3}})")
+
+
+# Every run option's accepted values, declared once: the command line, the config loader and the
+# Python API all check against this table (:func:`check_options`) before anything else, so a
+# wrong type is one line naming the key, never a traceback, a truthiness guess or a dropped part.
+# Ranges that depend on the protocol or the loader (``n_splits``, ``val_size``, dataset options)
+# are the protocol's and loader's own declarations, checked by :mod:`benchmark.validate`.
+SEED = Int(low=0)
+RUN_OPTIONS: dict[str, Constraint] = {
+    "methods": MethodList(),
+    "dataset": Text(), "data_root": Text(path=True), "dataset_options": Table(),
+    "protocol": Text(), "protocol_options": Table(),
+    "group": Choice("trial", "window"), "n_splits": Int(), "folds": AnyOf(Int(low=1), Choice("all")),
+    "repeats": Int(), "val_size": Real(),
+    "normalize": Choice("none", "subject"), "preset": Choice(*PRESETS),
+    "seeds": AnyOf(SEED, Seq(SEED), Text()), "split_seed": SEED, "tune": Int(low=0),
+    "references": Bool(), "deterministic": Bool(),
+    "out": Text(path=True), "n_jobs": AnyOf(Int(low=1), Choice(-1)),
+    "time_limit": Real(low=0, low_open=True), "scheduler": Text(), "dask_local": Int(low=0),
+}
+assert set(RUN_OPTIONS) == set(OPTIONS)
+# the command line's flag of an option, where it has one (named beside the key in errors)
+FLAGS = {k: "--" + k.replace("_", "-") for k in OPTIONS if k not in ("protocol_options", "references")}
+FLAGS["dataset_options"] = "--dataset-option"
+
+
+def option_name(key: str) -> str:
+    """``n_jobs (--n-jobs)``: the key as a config file and the API spell it, and its flag."""
+    return f"{key} ({FLAGS[key]})" if key in FLAGS else key
+
+
+def check_options(options: dict, where: str = "") -> None:
+    """Refuse unknown option names and values their declaration (:data:`RUN_OPTIONS`) does not
+    accept, with one :class:`UsageError` naming the key (and ``where``: the config file).
+    ``None`` means "not given" (the command line's unset flags)."""
+    prefix = f"{where}: " if where else ""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise UsageError(f"{prefix}unknown run option(s) {', '.join(map(repr, unknown))}; "
+                         f"valid: {', '.join(OPTIONS)}")
+    for key, value in options.items():
+        if value is not None and not RUN_OPTIONS[key].accepts(value):
+            shown = str(value) if isinstance(value, Path) else value
+            raise UsageError(f"{prefix}{option_name(key)}: {shown!r} is not accepted; it takes "
+                             f"{RUN_OPTIONS[key].describe()}")
+
+
+def method_texts(table: dict) -> list[str]:
+    """A table method -> parameters as the specs it means: ``{"aa-knn": {"k": 3}}`` ->
+    ``["aa-knn[k=3]"]`` (a key's own bracket, e.g. ``mpcl[w/o PRD]``, is kept), so a table goes
+    through the one parser that checks names, variants and declared constraints."""
+    from methods.registry import format_value
+
+    out = []
+    for name, params in table.items():
+        inner = ",".join(f"{k}={format_value(v)}" for k, v in (params or {}).items())
+        if not inner:
+            out.append(name)
+        elif name.rstrip().endswith("]"):
+            out.append(f"{name.rstrip()[:-1]},{inner}]")
+        else:
+            out.append(f"{name}[{inner}]")
+    return out
 
 
 @dataclass(frozen=True)
@@ -97,17 +187,18 @@ class RunSpec:
 def build(**options) -> RunSpec:
     """A validated :class:`RunSpec` from options named as the command line's flags (see the
     module docstring); unknown names and bad values raise :class:`UsageError` naming them."""
+    from core.params import ParameterError
     from methods.registry import resolve_methods
 
     from . import validate
 
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise UsageError(f"unknown run option(s) {', '.join(map(repr, unknown))}; valid: {', '.join(OPTIONS)}")
+    check_options(options)
     given = {k: v for k, v in options.items() if v is not None}
+    if given.get("scheduler"):
+        validate.scheduler(given["scheduler"])
+    if "out" in given:
+        validate.out_kind(Path(given["out"]), given.get("protocol", "subject-dependent"))
     preset = given.get("preset", "quick")
-    if preset not in PRESETS:
-        raise UsageError(f"--preset {preset!r}: expected one of {', '.join(PRESETS)}")
     dataset = given.get("dataset", "synthetic")
     dataset_options = dict(given.get("dataset_options") or {})
     if "data_root" in given:
@@ -120,31 +211,28 @@ def build(**options) -> RunSpec:
         if key in options and (options[key] is not None or key == "folds"):
             protocol_options[key] = validate.folds(options[key]) if key == "folds" else options[key]
     normalize = given.get("normalize", protocol_options.pop("normalize", "none"))
-    if normalize not in ("none", "subject"):
-        raise UsageError(f"--normalize {normalize!r}: expected 'none' or 'subject'")
+    if normalize not in ("none", "subject"):  # from protocol_options, which the table leaves open
+        raise UsageError(f"protocol_options normalize={normalize!r}: expected 'none' or 'subject'")
     if normalize != "none":  # only then in the job key, so existing keys do not change
         protocol_options["normalize"] = normalize
     validate.protocol(protocol, protocol_options, flags)
-    if not isinstance(given.get("deterministic", False), bool):
-        raise UsageError(f"--deterministic {given['deterministic']!r}: expected true or false")
     tune, split_seed = given.get("tune"), given.get("split_seed")
-    validate.count(tune, "--tune", "configurations (0: defaults)")
-    validate.count(split_seed, "--split-seed", "(a seed)")
-    validate.count(given.get("dask_local"), "--dask-local", "workers")
-    validate.positive(given.get("time_limit"), "--time-limit")
     asked = given.get("methods", "all")
+    if isinstance(asked, dict):  # {"aa-knn": {"k": 3}} is aa-knn[k=3]: every part is used
+        asked = method_texts(asked)
     if isinstance(asked, str):  # as typed: broken plugins and empty lists are named
         methods = validate.methods(asked)
     else:
         try:
             methods = resolve_methods(asked)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ParameterError) as exc:
             raise UsageError(f"--methods: {exc.args[0]}") from None
         validate.unique_methods(methods)
+    validate.buildable(methods, preset)
     return RunSpec(methods=tuple(methods), dataset=dataset, dataset_options=dataset_options,
                    protocol=protocol, protocol_options=protocol_options, preset=preset,
                    seeds=validate.seeds(given.get("seeds", "0")), split_seed=split_seed, tune=tune,
-                   references=bool(given.get("references", True)),
+                   references=given.get("references", True),
                    deterministic=given.get("deterministic"),
                    out=Path(given["out"]) if "out" in given else None,
                    n_jobs=validate.n_jobs(given.get("n_jobs")), time_limit=given.get("time_limit"),
@@ -158,6 +246,17 @@ def request(options: dict) -> dict:
     decisive = {k: v for k, v in options.items()
                 if v is not None and k not in ("out", "n_jobs", "time_limit", "scheduler", "dask_local")}
     return json.loads(json.dumps(decisive, sort_keys=True, default=str))
+
+
+def _unique_keys(pairs: list) -> dict:
+    """A JSON object whose keys are each given once: a key given twice would silently drop the
+    first value (TOML's parser refuses it itself)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key!r} is given twice")
+        out[key] = value
+    return out
 
 
 def read_config(path: Path) -> dict:
@@ -175,7 +274,7 @@ def read_config(path: Path) -> dict:
 
             data = yaml.safe_load(text)
         else:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
     except OSError as exc:
         raise UsageError(f"--config {path}: cannot read ({exc.strerror or exc})") from None
     except Exception as exc:  # the parsers' own errors (TOML, YAML, JSON) say where
@@ -189,7 +288,8 @@ def read_config(path: Path) -> dict:
             raise UsageError(f"--config {path}: a damaged run.json ({exc})") from None
     if not isinstance(data, dict):
         raise UsageError(f"--config {path}: expected a table of run options ({', '.join(OPTIONS)})")
+    check_options(data, where=f"--config {path}")  # named by the file, before flags are merged
     return data
 
 
-__all__ = ["OPTIONS", "RunSpec", "build", "read_config"]
+__all__ = ["OPTIONS", "RUN_OPTIONS", "RunSpec", "build", "check_options", "read_config"]

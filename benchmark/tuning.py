@@ -21,12 +21,25 @@ tuned, see :func:`budget`):
   validation KL is the best epoch's, so it is optimistic, but equally for every candidate; a
   second inner split would train the final model on less data than the candidates that chose
   it. The test part stays untouched either way.
-- **Refit convention, one rule for every method.** The final model is fitted like an untuned
-  job: ``fit(train, val)`` on the fold's training part, ``val`` for early stopping only
-  (classical methods ignore it, tuned or not), so tuned and default results differ in the
-  hyper-parameters only, never in the data. With the same data and seed that fit is the
-  winning candidate's own (methods are deterministic given ``random_state``, a conformance
-  check), so the winner's fitted model is kept instead of being fitted a second time.
+- **What the final model trains on, one rule for every method** (:func:`final_fit`), tuned or
+  not, so tuned and default results differ in the hyper-parameters only, never in the data:
+
+  - a configuration that does not use ``val`` (``needs_validation()`` False: the classical
+    methods, the prior, a deep method with ``patience=0``) is fitted on the training and
+    validation parts merged, ``fit(train + val, None)``: all the non-test data the protocol
+    gives (``val_use = "merged"``). Tuned, its candidates are fitted on ``train`` alone and
+    scored on ``val``; the winner's parameters are then refitted on both (one more fit);
+  - a configuration that chose a setting on ``val`` and reports it (``refit_params()``, e.g.
+    TLR-DL's ridge λ) is refitted on both with that setting fixed (``"refit"``);
+  - a configuration that early-stops on ``val`` keeps the early-stopped model fitted on
+    ``train`` (``"held-out"``): its stopping point was chosen for that training set, and
+    refitting for the same number of epochs on more data would double the cost of the deep
+    methods. Tuned, the winner's fitted model is kept (methods are deterministic given
+    ``random_state``, a conformance check, so fitting it again would give the same model).
+
+  The record's ``n_train`` counts what the final model trained on, ``n_val`` the validation
+  part the protocol carved, ``val_use`` which of the rules applied (``"none"`` when the fold
+  has no validation part).
 - **Record.** ``rec["tuning"]`` (:func:`fit_job`) holds the budget, the searched space, the
   fixed keys, the chosen parameters, every candidate with its validation KL and fit seconds,
   and the total tuning seconds. The budget is part of the job key (``config.method.tune``,
@@ -44,8 +57,10 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
+from sklearn.base import clone
+
 from datasets.base import FeatureSet
-from methods.base import BaseMethod
+from methods.base import BaseMethod, predict_view
 from methods.contract import check_prediction
 from core.metrics import evaluate
 
@@ -85,18 +100,47 @@ def candidates(space: dict, default: dict, n: int, seed: int) -> tuple[list[dict
     return [default] + drawn[:n - 1], "random"
 
 
-def fit_job(job, train: FeatureSet, val: FeatureSet | None) -> tuple[BaseMethod, float, dict | None]:
-    """The job's fitted model, the seconds of its (final) fit, and the tuning record (None when
-    the job is untuned). The only place a job's model is fitted, tuned or not."""
+def fit_job(job, train: FeatureSet,
+            val: FeatureSet | None) -> tuple[BaseMethod, float, dict | None, dict]:
+    """The job's fitted model, the seconds of its final fit, the tuning record (None when the
+    job is untuned) and what the final model trained on (:func:`final_fit`'s ``n_train`` and
+    ``val_use``). The only place a job's model is fitted, tuned or not."""
+    val = val if val is not None and len(val) else None
     if not job.tune:
-        method = job.method.build(job.preset, random_state=job.method_seed)
-        t0 = time.perf_counter()
-        method.fit(train, val)
-        return method, time.perf_counter() - t0, None
+        untuned = job.method.build(job.preset, random_state=job.method_seed)
+        method, fit_seconds, fitted_on = final_fit(untuned, train, val)
+        return method, fit_seconds, None, fitted_on
     return _tune(job, train, val)
 
 
-def _tune(job, train: FeatureSet, val: FeatureSet | None) -> tuple[BaseMethod, float, dict]:
+def final_fit(method: BaseMethod, train: FeatureSet, val: FeatureSet | None,
+              fitted: bool = False) -> tuple[BaseMethod, float, dict]:
+    """Fit ``method`` as the final model of a fold (the rules in this module's docstring):
+    (model, seconds, ``{"n_train", "val_use"}``). ``fitted``: ``method`` is a tuning winner
+    already fitted on ``(train, val)`` (or ``(train, None)`` if it does not use ``val``)."""
+    t0 = time.perf_counter()
+    if val is None:
+        if not fitted:
+            method.fit(train, None)
+        use, n = "none", len(train)
+    elif not method.needs_validation():
+        method = clone(method) if fitted else method
+        method.fit(train.merged(val), None)
+        use, n = "merged", len(train) + len(val)
+    else:
+        if not fitted:
+            method.fit(train, val)
+        chosen = method.refit_params()
+        if chosen:
+            method = clone(method).set_params(**chosen)
+            method.fit(train.merged(val), None)
+            use, n = "refit", len(train) + len(val)
+        else:
+            use, n = "held-out", len(train)
+    return method, time.perf_counter() - t0, {"n_train": n, "val_use": use}
+
+
+def _tune(job, train: FeatureSet, val: FeatureSet | None) -> tuple[BaseMethod, float, dict, dict]:
     started = time.perf_counter()
     spec = job.method
     space = free_space(spec)
@@ -107,26 +151,25 @@ def _tune(job, train: FeatureSet, val: FeatureSet | None) -> tuple[BaseMethod, f
               "fixed": sorted(set(spec.cls.search_space) - set(space)), "search": search,
               "selection": "KL on the fold's inner validation split"}
     if search == "none":  # nothing to choose: the untuned fit, without scoring
-        t0 = time.perf_counter()
-        untuned.fit(train, val)
-        fit_seconds = time.perf_counter() - t0
+        method, fit_seconds, fitted_on = final_fit(untuned, train, val)
         why = "budget 1 keeps the defaults" if space else (
             "no search space (or every key fixed by the variant/parameters): defaults used")
         record.update(chosen={}, chosen_default=True, trace=[], note=why,
                       seconds=time.perf_counter() - started)
-        return untuned, fit_seconds, record
-    if val is None or len(val) == 0:
+        return method, fit_seconds, record, fitted_on
+    if val is None:
         raise ValueError(f"tuning {spec.label} needs the fold's inner validation split; protocol "
                          f"{job.protocol!r} gave this fold none (use a val_size > 0)")
+    shown = predict_view(spec.cls, val)
     best, trace, errors = None, [], []
     for i, params in enumerate(cands):
         entry = {"params": _plain(params), "default": i == 0}
         t0 = time.perf_counter()
         try:
             method = spec.build(job.preset, random_state=job.method_seed, **params)
-            method.fit(train, val)
+            method.fit(train, val if method.needs_validation() else None)
             entry["fit_seconds"] = time.perf_counter() - t0
-            pred = check_prediction(method.predict(val), len(val), val.n_emotions)
+            pred = check_prediction(method.predict(shown), len(val), val.n_emotions)
             entry["val_kl"] = evaluate(val.labels, pred)["kl"]
         except JobTimeout:
             raise
@@ -140,9 +183,11 @@ def _tune(job, train: FeatureSet, val: FeatureSet | None) -> tuple[BaseMethod, f
     if best is None:
         raise RuntimeError(f"every one of {len(cands)} tuning candidates failed; first: {errors[0]}")
     entry, method = best
+    method, refit_seconds, fitted_on = final_fit(method, train, val, fitted=True)
+    fit_seconds = entry["fit_seconds"] if fitted_on["val_use"] == "held-out" else refit_seconds
     record.update(chosen=entry["params"], chosen_default=entry["default"], val_kl=entry["val_kl"],
                   trace=trace, seconds=time.perf_counter() - started)
-    return method, entry["fit_seconds"], record
+    return method, fit_seconds, record, fitted_on
 
 
 def _describe(values) -> list | str:

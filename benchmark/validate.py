@@ -89,6 +89,70 @@ def unique_methods(specs: list) -> None:
         seen.add(ident)
 
 
+def buildable(specs: list, preset: str) -> None:
+    """Refuse a method the runner could not build from its declared parameters (no
+    ``random_state``, a parameter without default that nothing sets), before any work: otherwise
+    every one of its jobs fails with the same ``TypeError``."""
+    from methods.registry import build_problem
+
+    for spec in specs:
+        cls = spec.cls
+        given = {**cls.presets.get(preset, {}), **cls.variants.get(spec.variant, {}), **spec.params}
+        why = build_problem(cls, given)
+        if why:
+            raise UsageError(f"--methods: {spec.reference} cannot be built: {why}")
+
+
+def scheduler(address: str, flag: str = "--scheduler") -> None:
+    """A Dask scheduler address (``tcp://HOST:PORT``, ``HOST:PORT``, ``tls://...``), parsed by
+    Dask's own address parser before any data loads or directory is made: a typo is one line,
+    not a traceback after the data loaded with a half-made run directory behind it."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls", "ws", "wss") and not parse_host_port(location)[0]:
+            raise ValueError("no host")
+    except ValueError as exc:
+        raise UsageError(f"{flag} {address!r}: not a Dask scheduler address ({exc}); expected e.g. "
+                         "tcp://HOST:8786") from None
+
+
+def plain_name(text) -> bool:
+    """Whether ``text`` is one path component that stays inside its parent: not empty, no
+    separator, not ``.``/``..`` nor hidden (leading ``.``), no NUL."""
+    seps = {"/", "\\", os.sep, *([os.altsep] if os.altsep else [])}
+    return (isinstance(text, str) and bool(text.strip()) and not text.startswith(".")
+            and not any(sep in text for sep in seps) and "\0" not in text)
+
+
+def out_name(name, flag: str) -> str:
+    """A name that becomes a folder under a parent it must not leave (``pages --name``)."""
+    if not plain_name(str(name)):
+        raise UsageError(f"{flag} {str(name)!r}: expected a plain name (letters, digits, '-', '_'): "
+                         "one folder that stays inside its parent; no '/', '..' or leading '.'")
+    return str(name)
+
+
+def out_kind(out, protocol: str) -> None:
+    """``--out`` is not the directory of the other kind of run: a plain run written into an
+    experiment's directory (or an experiment into a plain run's) would leave both a ``run.json``
+    and an ``experiment.json``, and every reader would see only one of them."""
+    from pathlib import Path
+
+    from protocols.experiments import EXPERIMENTS
+
+    out = Path(out)
+    experiment = protocol in EXPERIMENTS
+    other = out / ("run.json" if experiment else "experiment.json")
+    if other.exists():
+        kind, mine = ("a plain run's", "an experiment") if experiment else ("an experiment's", "a plain run")
+        raise UsageError(f"--out {out}: {kind} directory (it holds {other.name}); {mine} goes into a "
+                         "new folder, or the --out of its own earlier run to resume it")
+
+
 def count(value, flag: str, what: str) -> None:
     """``value`` is None or an integer >= 0."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):

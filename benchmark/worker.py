@@ -21,6 +21,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from datasets.base import FeatureSet
+from methods.base import predict_view
 from methods.contract import PredictionError, check_prediction
 from protocols import Fold
 
@@ -74,6 +75,17 @@ def _limit_torch_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
+def held_out(val: FeatureSet | None) -> dict:
+    """The record fields describing the fold's validation part as the protocol carved it:
+    ``n_val`` windows, ``n_val_trials`` (distinct subject-trial pairs) and ``n_val_subjects``
+    (all 0 without one), whether or not the final model then trained on it (``val_use``)."""
+    if val is None or not len(val):
+        return {"n_val": 0, "n_val_trials": 0, "n_val_subjects": 0}
+    return {"n_val": len(val),
+            "n_val_trials": len(val.meta[["subject", "trial"]].drop_duplicates()),
+            "n_val_subjects": int(val.meta["subject"].nunique())}
+
+
 def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = None,
             threads: int = 1, prov: dict | None = None,
             code: str | None = None) -> tuple[dict, np.ndarray | None]:
@@ -105,16 +117,19 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
                 # a reference fitted on every window of the subjects not tested here
                 others = ~d.meta["subject"].isin(test.meta["subject"].unique()).to_numpy()
                 train, val = d.subset(np.flatnonzero(others)), None
-            rec.update(n_train=len(train), n_val=0 if val is None else len(val), n_test=len(test),
-                       n_test_trials=int(test.meta["trial"].nunique()))
+            rec.update(n_train=len(train), n_test=len(test),
+                       n_test_trials=int(test.meta["trial"].nunique()), **held_out(val))
             with _time_limit(time_limit):  # tuning counts against the job's time limit
                 t0 = time.perf_counter()
-                method, fit_seconds, tuning = fit_job(job, train, val)  # never sees the test part
+                # never sees the test part; merges val into train for a method that ignores it
+                method, fit_seconds, tuning, fitted_on = fit_job(job, train, val)
                 t1 = time.perf_counter()
-                raw = method.predict(test.unlabelled())
+                # features and the declared meta (PREDICT_META) only; every meta for an oracle
+                raw = method.predict(predict_view(job.method.cls, test))
                 t2 = time.perf_counter()
             if tuning is not None:
                 rec["tuning"] = tuning
+            rec.update(fitted_on)  # n_train: what the final model trained on; val_use: how
             rec.update(fit_seconds=fit_seconds, predict_seconds=t2 - t1, n_parameters=method.n_parameters())
             if time_limit and t2 - t0 > time_limit:
                 raise JobTimeout(f"job took {t2 - t0:.1f} s, over its limit of {time_limit:g} s")

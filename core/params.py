@@ -1,7 +1,7 @@
 """Declared constraints of options: type, range and choices — of method hyper-parameters,
 protocol options and dataset loader options alike.
 
-It lives in the bottom package so that datasets, methods and protocols all declare with it.
+It lives in the bottom package, core, so that datasets, methods and protocols all declare with it.
 Every method declares, in its class attribute ``constraints``, one constraint per ``__init__``
 parameter (``random_state`` excepted). The declarations of a class and its bases are merged
 (:func:`declared`), so a deep method inherits the training loop's (``epochs``, ``lr``, ...).
@@ -13,18 +13,18 @@ search space satisfy them, so a plugin is held to the same rule.
 
 The constraint objects are small and composable: ``Int(low=1)``, ``Real(low=0, low_open=True)``,
 ``Choice("sum", "concat")``, ``Bool()``, ``Seq(Real(low=0))``, ``Optional(Int(low=1))`` and
-``AnyOf(Real(low=0, low_open=True), Choice("auto"))``. Protocols declare their options'
+``AnyOf(Real(low=0, low_open=True), Choice("auto"))``; ``Text()`` and ``Table()`` (a mapping with
+text keys) declare the run options of a config file (:data:`benchmark.spec.RUN_OPTIONS`). Protocols declare their options'
 constraints when they register (:func:`protocols.register_protocol`), dataset loaders theirs
 (:func:`datasets.register_dataset`).
 """
 from __future__ import annotations
 
 import numbers
+import os
 from dataclasses import dataclass
 
-
-class ParameterError(ValueError):
-    """A hyper-parameter value outside its declared constraint; the message names both."""
+from .errors import ParameterError  # a BenchmarkError (core/errors.py); imported from here too
 
 
 class Constraint:
@@ -123,6 +123,38 @@ class Seq(Constraint):
 
 
 @dataclass(frozen=True)
+class Text(Constraint):
+    """A non-empty string (or, with ``path``, an ``os.PathLike`` too: a path given as one)."""
+
+    path: bool = False
+
+    def accepts(self, value) -> bool:
+        if self.path and isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        return isinstance(value, str) and bool(value.strip())
+
+    def describe(self) -> str:
+        return "a path (text)" if self.path else "text"
+
+
+@dataclass(frozen=True)
+class Table(Constraint):
+    """A mapping (a JSON object, a TOML table) with text keys; ``value``, when given, must
+    accept each of its values. Not a list, not ``key=value`` text: a run option that takes a
+    table says so rather than guessing how to read something else."""
+
+    value: "Constraint | None" = None
+
+    def accepts(self, value) -> bool:
+        return (isinstance(value, dict) and all(isinstance(k, str) for k in value)
+                and (self.value is None or all(self.value.accepts(v) for v in value.values())))
+
+    def describe(self) -> str:
+        inner = f" whose values are each {self.value.describe()}" if self.value is not None else ""
+        return "a table of name -> value (a JSON object / TOML table)" + inner
+
+
+@dataclass(frozen=True)
 class Optional(Constraint):
     """``None`` (the parameter's documented automatic choice) or a value ``inner`` accepts."""
 
@@ -170,4 +202,4 @@ def check_params(constraints: dict[str, Constraint], params: dict, where: str) -
                                  f"{key} takes {constraint.describe()}")
 
 __all__ = ["AnyOf", "Bool", "Choice", "Constraint", "Int", "Optional", "ParameterError", "Real", "Seq",
-           "check_params", "declared"]
+           "Table", "Text", "check_params", "declared"]

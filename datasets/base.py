@@ -13,18 +13,26 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from core.errors import DataError  # the suite's error family (core/errors.py); imported from here too
+
 ROLES = ("primary", "auxiliary", "behavioral")
 SIMPLEX_TOL = 1e-6
 META_COLUMNS = ("subject", "trial", "window")
-
-
-class DataError(ValueError):
-    """Invalid data; the message names the dataset field, and subject/trial where known."""
+# The meta columns a method may read at ``predict``: the declared allow-list, in this one place.
+# ``subject`` only: who is being recognised is known when a model is deployed (the deep methods'
+# subject codes and subject-dependent models read it). Every other column is withheld
+# (:meth:`FeatureSet.for_predict`): ``trial`` and ``stimulus`` name the stimulus (DMER's trial id
+# is its clip, shared by every subject), ``condition``/``clip_type``/``label_id`` the condition
+# and so the label, ``window``/``centre_s`` the position in a trial. A column a loader adds is
+# withheld too unless it is listed here. The one exception is a reference marked
+# ``oracle = True`` (methods.base.BaseMethod), which by design reads the stimulus.
+PREDICT_META = ("subject",)
 
 
 def _where(meta: pd.DataFrame, row: int) -> str:
     r = meta.iloc[row]
-    return f"subject {r['subject']}, trial {r['trial']}, window {r['window']} (row {row})"
+    named = ", ".join(f"{c} {r[c]}" for c in META_COLUMNS if c in meta.columns)
+    return f"{named} (row {row})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +47,8 @@ class FeatureSet:
         ``predict`` (:meth:`unlabelled`), so no method can read the labels it predicts
     emotions : the C item names
     valence : +1 / -1 per emotion
-    meta : DataFrame with columns subject, trial, window (one row per sample)
+    meta : DataFrame with columns subject, trial, window (one row per sample); data prepared for
+        ``predict`` (:meth:`for_predict`) carries only the columns of :data:`PREDICT_META`
     name : dataset name, recorded in results
     """
 
@@ -69,7 +78,9 @@ class FeatureSet:
     # ------------------------------------------------------------------ validation
     def _validate(self) -> None:
         meta, labels, n = self.meta, self.labels, len(self.meta)
-        missing = [c for c in META_COLUMNS if c not in meta.columns]
+        # Unlabelled data may be the predict view, whose meta is cut to PREDICT_META.
+        required = META_COLUMNS if labels is not None else PREDICT_META
+        missing = [c for c in required if c not in meta.columns]
         if missing:
             raise DataError(f"{self.name}: meta lacks column(s) {missing}")
         if not self.modalities:
@@ -138,6 +149,32 @@ class FeatureSet:
         return FeatureSet(modalities=self.modalities, roles=self.roles, labels=None,
                           emotions=self.emotions, valence=self.valence, meta=self.meta,
                           name=self.name, info=self.info)
+
+    def for_predict(self) -> "FeatureSet":
+        """What ``predict`` receives: the same samples and features, without labels and with
+        only the meta columns a method may read (:data:`PREDICT_META`). The runner and the tuner
+        hand every method this view, except a reference marked ``oracle = True``, which gets
+        :meth:`unlabelled` (all meta, no labels)."""
+        return FeatureSet(modalities=self.modalities, roles=self.roles, labels=None,
+                          emotions=self.emotions, valence=self.valence,
+                          meta=self.meta.loc[:, list(PREDICT_META)], name=self.name, info=self.info)
+
+    def merged(self, other: "FeatureSet | None") -> "FeatureSet":
+        """These samples followed by ``other``'s (same modalities, roles and emotions), e.g. a
+        fold's training and validation parts as one training set; ``self`` when ``other`` is
+        None or empty."""
+        if other is None or not len(other):
+            return self
+        if (tuple(other.modalities) != tuple(self.modalities) or other.emotions != self.emotions
+                or (other.labels is None) != (self.labels is None)):
+            raise DataError(f"{self.name}: cannot merge data with other modalities, emotions or labelling")
+        return FeatureSet(
+            modalities={m: np.concatenate([x, other.modalities[m]]) for m, x in self.modalities.items()},
+            roles=self.roles,
+            labels=None if self.labels is None else np.concatenate([self.labels, other.labels]),
+            emotions=self.emotions, valence=self.valence,
+            meta=pd.concat([self.meta, other.meta], ignore_index=True), name=self.name, info=self.info,
+        )
 
     def without(self, modality: str) -> "FeatureSet":
         """The same samples without one modality.

@@ -50,7 +50,8 @@ def load_ldl(arg: str, data_root: str | Path | None = None) -> FeatureSet:
     ``label_0``, ``label_1``, …; every emotion gets valence +1 because these datasets carry no
     valence (the field is required by the data model and unused by the classical methods).
     Each sample is its own trial of one subject ``"all"`` (there is no subject structure), so
-    use the ``kfold`` protocol, not LOSO.
+    use the ``kfold`` protocol: ``info["structure"]`` declares both columns placeholders, and a
+    protocol that splits by subject or trial refuses the data before any job.
     """
     root = Path(data_root) if data_root is not None else default_ldl_root()
     path = root / f"{arg}.mat"
@@ -72,4 +73,4 @@ def load_ldl(arg: str, data_root: str | Path | None = None) -> FeatureSet:
     return FeatureSet(modalities={"features": features}, roles={"features": "primary"},
                       labels=labels, emotions=[f"label_{j}" for j in range(c)],
                       valence=np.ones(c, dtype=int), meta=meta, name=f"ldl:{arg}",
-                      info={"path": str(path)})
+                      info={"path": str(path), "structure": ()})  # subject and trial are placeholders

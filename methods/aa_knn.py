@@ -24,7 +24,14 @@ class AAKNN(BaseMethod):
 
     ``search_space``: k over 1 … 24 — our choice; Geng (TKDE 2016) fixes k rather than
     searching it.
+
+    Validation: does not use the validation part (``uses_validation = False``), so the runner
+    fits it on the fold's training and validation parts merged; tuned, its candidates are fitted
+    on the training part, scored on the validation part, and the winner is refitted on both.
     """
+
+    version = "2"  # 2: fitted on training + validation (uses_validation = False)
+    uses_validation: ClassVar[bool] = False
 
     search_space: ClassVar[dict] = {"k": [1, 2, 3, 4, 6, 8, 12, 16, 24]}
     # metric: NearestNeighbors' distances for real-valued vectors that need no extra parameter

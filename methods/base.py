@@ -42,7 +42,20 @@ class BaseMethod(BaseEstimator):
         as strict expected failures, so a fix shows up as an unexpected pass).
     oracle
         True for a reference that reads information no method is given (e.g. the stimulus
-        identity): shown in tables beside the prior, never ranked, never in significance tests.
+        identity): shown in tables beside the prior, never ranked, never in significance tests. The
+        only classes whose ``predict`` is given every meta column (:func:`predict_view`); every
+        other method sees the columns of :data:`datasets.base.PREDICT_META` only (``subject``).
+    uses_validation
+        Whether ``fit`` uses its ``val`` argument (early stopping, or choosing a setting on it).
+        False: the runner merges the validation part into the training part and calls
+        ``fit(train + val, None)``, so the method trains on all non-test data and the record's
+        ``n_train`` says so. True (the default) keeps ``val`` apart. A configuration may refine
+        it (:meth:`BaseMethod.needs_validation`: a deep method with ``patience=0`` does not
+        early-stop). True is the default because it is the safe mistake for a plugin: a method
+        that ignores ``val`` but does not say so trains on less data than it could (the
+        conformance check ``ignores_validation`` cannot catch it), whereas a method that
+        early-stops and were given ``val=None`` by a False default would silently stop
+        early-stopping. The built-in methods all declare it.
     trains_on
         ``"fold"``: the fold's training part (every method). ``"other-subjects"``: every window
         of the subjects not in the test part, for a reference that measures what other people's
@@ -77,6 +90,7 @@ class BaseMethod(BaseEstimator):
     search_space: ClassVar[dict] = {}
     constraints: ClassVar[dict] = {}
     tune_in_paper: ClassVar[bool] = False
+    uses_validation: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs) -> None:
         """Every ``fit`` a subclass defines first checks the hyper-parameters against the
@@ -108,12 +122,13 @@ class BaseMethod(BaseEstimator):
         ----------
         train
             The fold's training part, labels included: every sample the protocol does not hold
-            out for testing or validation. Fit every scaling and statistic on it alone.
+            out for testing. Fit every scaling and statistic on it alone.
         val
-            The fold's inner validation split, carved from the training data and never from the
-            test part: for early stopping or internal selection. ``None`` when the fold has
-            no validation part, so a method must also run without it (a conformance check runs
-            every method so); a method may ignore it.
+            The fold's inner validation part, carved from the training data and never from the
+            test part: for early stopping or choosing a setting. A method that does not use it
+            (``uses_validation = False``) is given it merged into ``train`` by the runner, and
+            ``val=None``, so that it trains on all non-test data. ``None`` also when the fold
+            has no validation part, so a method must run without it.
 
         Returns
         -------
@@ -129,11 +144,11 @@ class BaseMethod(BaseEstimator):
         Parameters
         ----------
         data
-            The test part without its labels (``FeatureSet.unlabelled``): the features,
-            modality roles, emotion names and per-sample meta, the same modalities and emotions
-            as in ``fit``. A method must read features only; the conformance check
-            ``check_poisoned_test_labels`` fails a method whose predictions change with the
-            labels, so a leak cannot pass unnoticed.
+            The test part as ``predict_view`` gives it: features and modality roles, no labels,
+            and of the meta only the columns of ``datasets.base.PREDICT_META`` (``subject``) —
+            none that names the stimulus, condition, label or position in a trial — so a method
+            cannot read what it is scored against. Only a reference marked ``oracle = True``
+            keeps every meta column.
 
         Returns
         -------
@@ -148,6 +163,26 @@ class BaseMethod(BaseEstimator):
     def n_parameters(self) -> int:
         """Number of fitted parameters (trainable weights for neural methods); 0 if unknown."""
         return 0
+
+    def needs_validation(self) -> bool:
+        """Whether this configuration's ``fit`` uses ``val``; the class's ``uses_validation``
+        unless a subclass knows better from its hyper-parameters. When False the runner
+        (:func:`benchmark.tuning.fit_job`) fits it on training and validation merged."""
+        return type(self).uses_validation
+
+    def refit_params(self) -> dict | None:
+        """After ``fit(train, val)``: the settings this fit chose on ``val`` (e.g. a ridge λ), as
+        ``__init__`` overrides with which the runner refits on training and validation merged;
+        ``None`` (the default) keeps the model fitted on ``train`` (e.g. an early-stopped
+        network, whose stopping point has no meaning on more data)."""
+        return None
+
+
+def predict_view(cls: type[BaseMethod], data: FeatureSet) -> FeatureSet:
+    """What ``cls.predict`` is given of ``data``: no labels, and only the meta columns of
+    :data:`datasets.base.PREDICT_META` (:meth:`FeatureSet.for_predict`); a reference marked
+    ``oracle = True`` keeps every meta column (:meth:`FeatureSet.unlabelled`)."""
+    return data.unlabelled() if getattr(cls, "oracle", False) else data.for_predict()
 
 
 def normalise_rows(p: np.ndarray) -> np.ndarray:

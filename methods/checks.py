@@ -12,6 +12,11 @@ ships a method runs them over its own classes:
     def test_conformance(method, check):
         check(method)
 
+Like scikit-learn's, :func:`parametrize_with_checks` takes classes or configured instances
+(``[RidgeLDL, RidgeLDL(alpha=10)]``): an instance is checked with the parameters it sets away
+from its class's defaults applied over every preset (:func:`checked_class`), so the
+configuration a user means to run is the one held to the contract.
+
 A check is named by its function without ``check_`` (``beats_prior``). A class lists the checks
 it is known to fail in ``known_failures`` (name -> reason); :func:`parametrize_with_checks` runs
 them as strict expected failures, so a fix shows up as an unexpected pass.
@@ -20,8 +25,10 @@ The data are small synthetic sets made here, so no fixture is needed: a DMER-sha
 70/10/20 split (:func:`conformance_split`) and a WESAD-shaped 120/40 split
 (:func:`wesad_split`). Methods are built with their ``smoke`` preset and ``random_state=0``, as
 the runner builds them. Fits are cached per class and data, so the whole set fits a method four
-times: once on the conformance split (shared by the contract, prior and poisoned-label checks),
-once more for determinism, once on a modality subset and once on WESAD-shaped data.
+times: once on the conformance split (shared by the contract, prior, poisoned-label and
+withheld-meta checks), once more for determinism, once on a modality subset and once on
+WESAD-shaped data; a method that declares it does not use the validation part is fitted a fifth
+time, without it (``ignores_validation``).
 """
 from __future__ import annotations
 
@@ -34,7 +41,7 @@ from sklearn.base import clone
 
 from core.metrics import evaluate
 from core.params import Constraint, ParameterError, check_params, declared
-from datasets.base import FeatureSet
+from datasets.base import PREDICT_META, FeatureSet
 from datasets.synthetic import make_synthetic, make_synthetic_wesad
 
 from .base import FAMILIES, BaseMethod
@@ -88,9 +95,39 @@ def _modality_subset(split: Split) -> Split:
     return tuple(None if d is None else cut(d) for d in split)
 
 
+# ------------------------------------------------------------------ classes or instances
+def checked_class(method) -> type:
+    """The class the checks run on: ``method`` itself when it is a class; for an instance, a
+    subclass of its class (same name, docstring, module) whose presets carry the parameters the
+    instance sets away from the class's defaults, so every check builds that configuration."""
+    if isinstance(method, type):
+        return method
+    cls = type(method)
+    if not isinstance(method, BaseMethod):
+        raise TypeError(f"{method!r} is not a methods.base.BaseMethod subclass or instance")
+    signature = inspect.signature(cls.__init__).parameters.values()
+    defaults = {p.name: p.default for p in signature if p.default is not p.empty}
+    params = {k: v for k, v in method.get_params(deep=False).items()
+              if k != "random_state" and (k not in defaults or v != defaults[k])}
+    if not params:
+        return cls
+    presets = {name: {**values, **params} for name, values in cls.presets.items()}
+    presets.setdefault(PRESET, dict(params))
+    return type(cls.__name__, (cls,), {"presets": presets, "__doc__": cls.__doc__,
+                                       "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                                       "_checked_params": params, "_checked_origin": cls})
+
+
+def _origin(cls) -> type:
+    """The user's class behind a :func:`checked_class` subclass (``cls`` otherwise)."""
+    return cls.__dict__.get("_checked_origin", cls)
+
+
 # ------------------------------------------------------------------ fitting, cached
 def _label(cls) -> str:
-    return cls.name or cls.__name__
+    params = cls.__dict__.get("_checked_params")
+    inside = f"({', '.join(f'{k}={v!r}' for k, v in params.items())})" if params else ""
+    return (cls.name or cls.__name__) + inside
 
 
 def _build(cls, random_state: int = 0) -> BaseMethod:
@@ -204,7 +241,7 @@ def check_determinism(cls, split: Split | None = None) -> None:
 
 def check_beats_prior(cls, split: Split | None = None) -> None:
     """A lower test KL than the training-mean prior (the floor of every table)."""
-    if cls is Prior:
+    if _origin(cls) is Prior:
         return
     split = split or conformance_split()
     train, _, test = split
@@ -241,9 +278,58 @@ def check_poisoned_test_labels(cls, split: Split | None = None) -> None:
             f"(max difference {np.abs(pred - clean).max():.3g}); predict must not read labels")
 
 
+def check_withheld_meta(cls, split: Split | None = None) -> None:
+    """Predictions read no meta column beyond :data:`datasets.base.PREDICT_META` (``subject``):
+    with the test part's other columns (stimulus, condition, trial, window, ...) permuted across
+    rows, set to one value, or removed as the runner removes them (``FeatureSet.for_predict``),
+    the fitted method predicts exactly the same, on DMER- and on WESAD-shaped data. Not run for
+    a reference marked ``oracle = True``, which reads the stimulus by design."""
+    for split in ((split,) if split is not None else (conformance_split(), wesad_split())):
+        test, method = split[2], _fitted(cls, split)
+        clean = _prediction(cls, split)
+        withheld = [c for c in test.meta.columns if c not in PREDICT_META]
+        perm = np.random.default_rng(0).permutation(len(test))
+        permuted, constant = test.meta.copy(), test.meta.copy()
+        for c in withheld:
+            permuted[c] = permuted[c].to_numpy()[perm]
+            constant[c] = constant[c].iloc[0]
+        views = {"permuted across rows": dataclasses.replace(test, meta=permuted),
+                 "set to one value": dataclasses.replace(test, meta=constant),
+                 "removed (as the runner gives predict its data)": test.for_predict()}
+        for what, data in views.items():
+            try:
+                pred = np.asarray(method.predict(data))
+            except Exception as exc:
+                raise AssertionError(
+                    f"{_label(cls)}: predict failed when the meta columns {withheld} were {what} "
+                    f"({type(exc).__name__}: {exc}); predict may read only {list(PREDICT_META)}"
+                ) from None
+            assert pred.shape == clean.shape and np.array_equal(pred, clean), (
+                f"{_label(cls)}: predictions changed when the test meta columns {withheld} were "
+                f"{what}; predict may read only {list(PREDICT_META)} (a reference that reads the "
+                "stimulus by design declares oracle = True)")
+
+
+def check_ignores_validation(cls, split: Split | None = None) -> None:
+    """A method that declares it does not use the validation part (``needs_validation()``
+    False with the ``smoke`` preset; ``uses_validation = False``) predicts exactly the same
+    fitted with and without it, so the runner may merge that part into its training data."""
+    if _build(cls).needs_validation():
+        return
+    split = split or conformance_split()
+    train, val, test = split
+    without = np.asarray(_build(cls).fit(train, None).predict(test))
+    assert np.array_equal(without, _prediction(cls, split)), (
+        f"{_label(cls)}: declares that it does not use the validation part (uses_validation = "
+        f"False), but its predictions change when fitted without it (max difference "
+        f"{np.abs(without - _prediction(cls, split)).max():.3g}); the runner would merge that part "
+        "into training and fit(train + val, None), so declare uses_validation = True")
+
+
 CHECKS = (check_metadata, check_parameters_declared, check_values_satisfy_constraints,
           check_clone_round_trip, check_output_contract, check_determinism, check_beats_prior,
-          check_modality_subsets, check_runs_on_wesad_shaped_data, check_poisoned_test_labels)
+          check_modality_subsets, check_runs_on_wesad_shaped_data, check_poisoned_test_labels,
+          check_withheld_meta, check_ignores_validation)
 
 
 def check_name(check) -> str:
@@ -253,8 +339,12 @@ def check_name(check) -> str:
 
 def checks_for(cls) -> list:
     """The checks that apply to ``cls``: all of them, less the prior comparison for the prior
-    itself and the modality subsets for a class that does not declare ``modality_subsets``."""
-    skip = {check_beats_prior} if cls is Prior else set()
+    itself, the modality subsets for a class that does not declare ``modality_subsets``, and the
+    withheld meta for a reference marked ``oracle = True`` (it reads the stimulus by design)."""
+    cls = checked_class(cls)
+    skip = {check_beats_prior} if _origin(cls) is Prior else set()
+    if getattr(cls, "oracle", False):
+        skip.add(check_withheld_meta)
     if not cls.modality_subsets:
         skip.add(check_modality_subsets)
     return [c for c in CHECKS if c not in skip]
@@ -262,14 +352,16 @@ def checks_for(cls) -> list:
 
 def parametrize_with_checks(classes):
     """A ``pytest.mark.parametrize("method, check", ...)`` over every applicable check of every
-    class, with ids ``name-check`` and each ``known_failures`` entry a strict xfail.
+    class (or configured instance: :func:`checked_class`), with ids ``name-check`` and each
+    ``known_failures`` entry a strict xfail.
 
     pytest is imported here, so importing :mod:`methods` never needs it.
     """
     import pytest
 
     params = []
-    for cls in classes:
+    for method in classes:
+        cls = checked_class(method)
         for check in checks_for(cls):
             reason = cls.known_failures.get(check_name(check))
             marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []

@@ -13,7 +13,7 @@ from datasets.base import FeatureSet
 from .nn_blocks import ModalityTokenizer, modality_shapes, ordered_by_role
 from core.params import Int, Real
 from .registry import register
-from .training import Batch, TorchMethod, kl_loss
+from .training import EPOCHS, PATIENCE, Batch, TorchMethod, kl_loss
 
 DROPKEY_PENALTY = -1e12  # added to a dropped key's logit (finite, so an all-dropped row stays defined)
 
@@ -229,7 +229,8 @@ class HeLo(TorchMethod):
     other values are our choice.
     """
 
-    version = "2"  # shared budget and fused Adam changed results (docs/concepts/presets.md)
+    # 3: with patience=0 (the paper preset) fitted on training + validation merged
+    version = "3"  # 2: shared budget and fused Adam changed results (docs/concepts/presets.md)
     presets = {  # training budget: TorchMethod.presets, except the official 300 epochs in paper
         "smoke": {"batch_size": 64, "lr": 3e-3},
         "paper": {"epochs": 300, "patience": 0, "d": 128, "dropout": 0.5, "drop_key": 0.5, "batch_size": 128,
@@ -249,8 +250,8 @@ class HeLo(TorchMethod):
     def __init__(self, d: int = 32, anchor_tokens: int = 8, heads: int = 4, lcd_heads: int = 1,
                  ffn: int = 64, depth: int = 1, dropout: float = 0.2, drop_key: float = 0.1,
                  ot_reg: float = 0.1, ot_outer: int = 3, ot_inner: int = 20, corr_weight: float = 1.0,
-                 lr_decay: float = 0.99, epochs: int = 30, batch_size: int = 128, lr: float = 1e-3,
-                 weight_decay: float = 1e-5, patience: int = 6, device: str = "auto",
+                 lr_decay: float = 0.99, epochs: int = EPOCHS, batch_size: int = 128, lr: float = 1e-3,
+                 weight_decay: float = 1e-5, patience: int = PATIENCE, device: str = "auto",
                  random_state: int | None = None) -> None:
         self.d, self.anchor_tokens, self.heads, self.lcd_heads = d, anchor_tokens, heads, lcd_heads
         self.ffn, self.depth, self.dropout, self.drop_key = ffn, depth, dropout, drop_key

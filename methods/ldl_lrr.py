@@ -59,7 +59,14 @@ class LDLLRR(BaseMethod):
     ``search_space``: the paper's grid (Jia et al.: λ over 1e-6 … 1e-1, β over 1e-3 … 1e2,
     by decades). Its paper tuned on that grid, so the ``paper`` preset tunes it
     (``tune_in_paper``; the other classical papers used fixed defaults or give no grid).
+
+    Validation: does not use the validation part (``uses_validation = False``), so the runner
+    fits it on the fold's training and validation parts merged; tuned, its candidates are fitted
+    on the training part, scored on the validation part, and the winner is refitted on both.
     """
+
+    version = "2"  # 2: fitted on training + validation (uses_validation = False)
+    uses_validation: ClassVar[bool] = False
 
     presets = {"smoke": {"max_iter": 100}, "quick": {"max_iter": 200}, "paper": {"max_iter": 500}}
     search_space: ClassVar[dict] = {"lam": [10.0 ** k for k in range(-6, 0)],

@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from datasets.base import DataError, FeatureSet
 
 from .base import BaseMethod
+from .prior import trial_balanced_mean
 from .registry import MethodSpec, register
 
 STIMULUS = "stimulus"
@@ -44,71 +45,25 @@ def has_stimulus(meta: pd.DataFrame) -> bool:
     return STIMULUS in meta.columns
 
 
-def _trial_means(data: FeatureSet) -> pd.DataFrame:
-    """One row per (subject, trial): its label (the mean of its windows', which share it) and
-    its stimulus."""
-    frame = pd.DataFrame(data.labels)
-    frame["subject"], frame["trial"] = data.meta["subject"].to_numpy(), data.meta["trial"].to_numpy()
-    frame[STIMULUS] = data.meta[STIMULUS].to_numpy()
-    return frame.groupby(["subject", "trial"], sort=False).agg(
-        {**{c: "mean" for c in range(data.n_emotions)}, STIMULUS: "first"})
-
-
-@register("consensus", family="reference",
-          paper="stimulus consensus (other subjects' labels for the same stimulus)",
-          display="Consensus (stimulus) ‡")
-class StimulusConsensus(BaseMethod):
-    """Predicts, for each test trial, the mean label the other subjects gave its stimulus.
-
-    ``trains_on = "other-subjects"``: the runner fits it on every window of the subjects not in
-    the test part, whatever the fold's training part (under subject-dependent protocols that
-    part holds only the test subject's own trials). Each of their trials counts once. A stimulus
-    no other subject saw gets the mean of their trials (logged). A reference: it reads the
-    stimulus at predict, so it is never ranked nor tested (``oracle = True``).
-    """
-
-    oracle = True
-    trains_on = "other-subjects"
-
-    def __init__(self, random_state=None):
-        self.random_state = random_state
-
-    def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "StimulusConsensus":
-        if not has_stimulus(train.meta):
-            raise DataError(f"{train.name}: the stimulus consensus needs a meta column "
-                            f"{STIMULUS!r} (clip or condition id); this dataset has none")
-        trials = _trial_means(train)
-        labels = list(range(train.n_emotions))
-        self.means_ = trials.groupby(STIMULUS)[labels].mean()
-        self.mean_ = trials[labels].to_numpy().mean(axis=0)
-        return self
-
-    def predict(self, data: FeatureSet) -> np.ndarray:
-        check_is_fitted(self, "means_")
-        stimuli = data.meta[STIMULUS].to_numpy()
-        seen = pd.Index(self.means_.index).get_indexer(stimuli)
-        if (seen < 0).any():
-            log.info("stimulus consensus: %d of %d test windows have a stimulus no other subject "
-                     "saw; they get the other subjects' mean", int((seen < 0).sum()), len(stimuli))
-        table = np.vstack([self.means_.to_numpy(), self.mean_[None, :]])
-        return table[np.where(seen < 0, len(self.means_), seen)]
-
-    def n_parameters(self) -> int:
-        return int(self.means_.size + self.mean_.size)
-
-
 @register("oracle", family="reference", paper="stimulus oracle (reads the stimulus identity)",
           display="Oracle (stimulus) ‡")
 class StimulusOracle(BaseMethod):
     """Predicts the mean training distribution of the training windows with the test window's
-    stimulus (meta column ``stimulus``).
+    stimulus (meta column ``stimulus``), trial-balanced as the prior's (each training trial's
+    windows averaged, then that stimulus's trials).
 
     A stimulus absent from the training fold (e.g. a clip held out whole under ``--group trial``)
     falls back to the training mean, i.e. to the prior's prediction: the oracle then knows no
     more than the prior (logged with the number of such windows).
+
+    ``oracle = True``: the one kind of method whose ``predict`` is given every meta column
+    (``methods.base.predict_view``); it does not use the validation part, so it is fitted on the
+    training and validation parts merged (``uses_validation = False``).
     """
 
+    version = "2"  # 2: trial-balanced means, as the prior's; fitted on training + validation
     oracle = True
+    uses_validation = False
 
     def __init__(self, random_state=None):
         self.random_state = random_state
@@ -117,9 +72,12 @@ class StimulusOracle(BaseMethod):
         if not has_stimulus(train.meta):
             raise DataError(f"{train.name}: the stimulus oracle needs a meta column "
                             f"{STIMULUS!r} (clip or condition id); this dataset has none")
-        frame = pd.DataFrame(train.labels, index=train.meta[STIMULUS].to_numpy())
-        self.means_ = frame.groupby(level=0).mean()
-        self.mean_ = train.labels.mean(axis=0)
+        # trial-balanced, as the prior (each trial's windows averaged, then the trials)
+        meta = train.meta
+        trials = pd.DataFrame(train.labels).groupby(
+            [meta["subject"].to_numpy(), meta["trial"].to_numpy(), meta[STIMULUS].to_numpy()]).mean()
+        self.means_ = trials.groupby(level=2).mean()
+        self.mean_ = trial_balanced_mean(train)
         return self
 
     def predict(self, data: FeatureSet) -> np.ndarray:
@@ -136,6 +94,24 @@ class StimulusOracle(BaseMethod):
         return int(self.means_.size + self.mean_.size)
 
 
+@register("consensus", family="reference",
+          paper="stimulus consensus (other subjects' labels for the same stimulus)",
+          display="Consensus (stimulus) ‡")
+class StimulusConsensus(StimulusOracle):
+    """Predicts, for each test trial, the mean label the other subjects gave its stimulus.
+
+    The oracle's estimator on other data: ``trains_on = "other-subjects"`` makes the runner fit
+    it on every window of the subjects not in the test part, whatever the fold's training part
+    (under subject-dependent protocols that part holds only the test subject's own trials), so
+    it is defined under every protocol with subjects. Each of their trials counts once. A
+    stimulus no other subject saw gets the mean of their trials. A reference: it reads the
+    stimulus at predict, so it is never ranked nor tested (``oracle = True``).
+    """
+
+    version = "1"
+    trains_on = "other-subjects"
+
+
 def reference_specs(methods: list[MethodSpec], meta: pd.DataFrame, add: bool,
                     meaningful: tuple[str, ...] = ("oracle",)) -> tuple[list[MethodSpec], list[MethodSpec]]:
     """(reference columns, other methods) of a run on data with ``meta``.
@@ -146,9 +122,12 @@ def reference_specs(methods: list[MethodSpec], meta: pd.DataFrame, add: bool,
     They run once, on every modality (a modality-drop study needs no "Prior w/o EEG"). A
     stimulus reference is left out, even when listed (e.g. by ``--methods all``), on data
     without a stimulus identity and where the protocol does not name it (under held-out
-    trials the oracle is the prior by construction), with a log line.
+    trials the oracle is the prior by construction), with a log line. The consensus needs
+    another subject: data of one subject (the DMER sample) has none.
     """
     wanted = ["prior", *(meaningful if has_stimulus(meta) else ())]
+    if meta["subject"].nunique() < 2:  # no other subject to agree with: no consensus
+        wanted = [n for n in wanted if n != "consensus"]
     kept = [m for m in methods if not m.cls.oracle or m.name in wanted]
     if len(kept) < len(methods):
         log.warning("stimulus reference(s) %s left out: %s", ", ".join(

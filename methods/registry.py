@@ -8,11 +8,14 @@ or a module whose import registers classes). A method is addressed as ``name``,
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import inspect
+import io
 import json
 import logging
 import re
+import types
 from dataclasses import dataclass, field
 
 from core.discovery import import_submodules
@@ -63,17 +66,40 @@ def _discover() -> None:
 
     import_submodules(methods, skip=("base", "registry"))
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
+        _load_plugin(ep)
+
+
+def _load_plugin(ep) -> None:
+    """Load one entry point, contained: whatever its import raises or exits with (``SystemExit``
+    from a plugin that parses the command line when imported included; only ``KeyboardInterrupt``
+    passes) and whatever it prints are kept from the command, and the plugin is recorded as
+    broken, named in a warning, in ``list methods`` and when asked for. So is an entry point
+    that names neither a ``BaseMethod`` subclass nor a module whose import registers methods
+    (e.g. a factory function), and one whose name is taken."""
+    dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             obj = ep.load()
-            if isinstance(obj, type) and issubclass(obj, BaseMethod) and obj not in _REGISTRY.values():
-                register(ep.name, family=obj.family, paper=obj.paper, year=obj.year,
-                         display=obj.__dict__.get("display", ""))(obj)
-        except Exception as exc:  # a third party's bug must not take the other methods down
-            dist = ep.dist.name if ep.dist is not None else "unknown distribution"
-            _BROKEN[ep.name] = (f"entry point {ep.name} = {ep.value} of distribution {dist!r} "
-                                f"failed to load ({type(exc).__name__}: {exc})")
-            log.warning("%s; every other method works, fix or uninstall %s to use it",
-                        _BROKEN[ep.name], dist)
+        if isinstance(obj, types.ModuleType):
+            return  # a module: its import registered its classes (@register)
+        if not (isinstance(obj, type) and issubclass(obj, BaseMethod)):
+            kind = f"the class {obj.__qualname__}" if isinstance(obj, type) else (
+                f"a {type(obj).__name__} ({getattr(obj, '__qualname__', repr(obj))})")
+            raise TypeError(f"it names {kind}, not a methods.base.BaseMethod subclass or a module "
+                            "whose import registers methods")
+        if obj not in _REGISTRY.values():
+            register(ep.name, family=obj.family, paper=obj.paper, year=obj.year,
+                     display=obj.__dict__.get("display", ""))(obj)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a third party's bug must not take the other methods down
+        said = [line.strip() for line in printed.getvalue().splitlines() if line.strip()]
+        _BROKEN[ep.name] = (f"entry point {ep.name} = {ep.value} of distribution {dist!r} "
+                            f"failed to load ({type(exc).__name__}: {exc}"
+                            + (f"; it printed: {said[-1]}" if said else "") + ")")
+        log.warning("%s; every other method works, fix or uninstall %s to use it",
+                    _BROKEN[ep.name], dist)
 
 
 def broken_plugins() -> dict[str, str]:
@@ -167,6 +193,28 @@ def method_parameters(cls: type[BaseMethod]) -> list[str]:
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def build_problem(cls, given=()) -> str | None:
+    """Why the runner could not build ``cls`` the way it builds every method (its preset's,
+    variant's and the user's parameters, named in ``given``, plus ``random_state``), or None.
+    Checked before any work, so a class without ``random_state`` or with a parameter that has
+    no default is one refusal, not a ``TypeError`` in every job."""
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):  # no introspectable signature: let building tell
+        return None
+    named = [p for p in params.values() if p.name != "self"
+             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if "random_state" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return (f"{cls.__name__}.__init__ takes no random_state (the runner sets it per job from "
+                "--seeds); add random_state=None and use it in fit")
+    required = [p.name for p in named if p.default is p.empty and p.name not in given
+                and p.name != "random_state"]
+    if required:
+        return (f"{cls.__name__}.__init__ parameter(s) {', '.join(required)} have no default; give "
+                "each a default (a method is built from its preset alone)")
+    return None
+
+
 def _split_top(text: str) -> list[str]:
     """Split on commas outside brackets (``a,b[x,y=[1,2]]`` -> ``a``, ``b[x,y=[1,2]]``)."""
     parts, depth, cur = [], 0, ""
@@ -193,6 +241,8 @@ def parse_spec(text: str, classes: dict[str, type[BaseMethod]] | None = None) ->
     """
     m = _SPEC.match(text)
     classes = classes or method_classes()
+    if m and m.group(1) not in classes and m.group(1) in _BROKEN:
+        raise KeyError(f"method {m.group(1)!r} could not be loaded: {_BROKEN[m.group(1)]}")
     if not m or m.group(1) not in classes:
         raise KeyError(f"unknown method {text!r}; valid: {', '.join(classes)}")
     name, cls = m.group(1), classes[m.group(1)]
@@ -228,20 +278,32 @@ def external(obj) -> MethodSpec:
     """A spec for a method class (or a configured instance) that no registry knows: named after
     its class; an instance contributes the parameters it sets away from the class's defaults.
     The class gets a column title and, unless it declares one of ``FAMILIES``, the family
-    "external"; its constraints are checked like a registered method's."""
+    "external"; its constraints are checked like a registered method's.
+
+    A class whose name is a registered method's (a user's class ``Prior``, or ``name = "prior"``)
+    is refused (``KeyError`` naming both): it would otherwise share the built-in's job keys and
+    column, and be silently replaced by it. Renaming (``name = "my-prior"``) is the fix.
+    """
     cls = obj if isinstance(obj, type) else type(obj)
     if not (isinstance(cls, type) and issubclass(cls, BaseMethod)):
         raise TypeError(f"{obj!r} is not a methods.base.BaseMethod subclass or instance")
+    name = cls.__dict__.get("name") or cls.__name__.lower()
+    registered = method_classes().get(name)
+    if registered is not None and registered is not cls:
+        raise KeyError(f"class {cls.__module__}.{cls.__qualname__} is named {name!r}, the name of the "
+                       f"registered method {name!r} ({registered.__module__}.{registered.__qualname__}); "
+                       "set a class attribute name = '...' of its own so it gets its own column")
     if "name" not in cls.__dict__:
-        cls.name = cls.__name__.lower()
+        cls.name = name
         cls.display = cls.__dict__.get("display") or cls.__name__
     if cls.family == "reference" and "family" not in cls.__dict__:
         cls.family = "external"
     params = {}
     if not isinstance(obj, type):
-        defaults = cls().get_params(deep=False)
+        signature = inspect.signature(cls.__init__).parameters.values()
+        defaults = {p.name: p.default for p in signature if p.default is not p.empty}
         params = {k: v for k, v in obj.get_params(deep=False).items()
-                  if k != "random_state" and v != defaults.get(k)}
+                  if k != "random_state" and (k not in defaults or v != defaults[k])}
     check_params(declared(cls), params, where=cls.__name__)
     return MethodSpec(cls.name, "", params, klass=cls)
 
@@ -270,8 +332,10 @@ def resolve_methods(value) -> list[MethodSpec]:
         elif isinstance(item, str) and ":" in item.split("[")[0]:
             try:
                 cls, inside = _imported(item)
-            except (ImportError, AttributeError) as exc:
-                raise KeyError(f"cannot import method {item!r} ({exc})") from None
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # whatever the user's module raises or exits with
+                raise KeyError(f"cannot import method {item!r} ({type(exc).__name__}: {exc})") from None
             spec = external(cls)
             if inside:
                 parsed = parse_spec(f"{spec.name}[{inside}]", classes={spec.name: cls})
@@ -281,6 +345,13 @@ def resolve_methods(value) -> list[MethodSpec]:
             out += parse_methods(item)
         else:
             out.append(external(item))
+    classes: dict[str, type] = {}
+    for spec in out:  # two classes under one name would share job keys and a column
+        other = classes.setdefault(spec.name, spec.cls)
+        if other is not spec.cls:
+            raise KeyError(f"two methods are named {spec.name!r}: {other.__module__}.{other.__qualname__} "
+                           f"and {spec.cls.__module__}.{spec.cls.__qualname__}; give one a class "
+                           "attribute name = '...' of its own")
     return out
 
 

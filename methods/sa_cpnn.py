@@ -17,6 +17,10 @@ from .training import Batch, TorchMethod
 ENCODINGS = ("onehot", "numeric")
 INITS = ("glorot", "torch")
 
+# Its own budget (not the deep methods' shared one: ``shared_budget = False``); the quick entry
+# is also the constructor's default, one source for both.
+QUICK_EPOCHS, QUICK_PATIENCE = 300, 30
+
 
 class RpropPlus(torch.optim.Optimizer):
     """Rprop with weight-backtracking (Riedmiller & Braun, ICNN 1993; "Rprop⁺" in Igel & Hüsken).
@@ -162,13 +166,17 @@ class SACPNN(TorchMethod):
     ``search_space`` (hidden units, initial step): our choice; the paper gives no search.
     """
 
-    version = "3"  # 3: float64 (float32 Rprop sign decisions depended on the math kernel)
+    # 4: with patience=0 (no preset sets it) fitted on training + validation merged
+    version = "4"  # 3: float64 (float32 Rprop sign decisions depended on the math kernel)
+    known_failures = {"beats_prior": "ties the prior on the conformance split with the smoke "
+                      "preset: KL 0.04802 against the trial-balanced prior's 0.04792 (it beat the "
+                      "window-mean prior, 0.04807, by as little)"}
     dtype = torch.float64
     shared_budget = False  # borrows the deep loop (full-batch RProp) but is not one of the deep methods compared
     batch_size: ClassVar[int] = 2**62  # full batch: the loop takes min(batch_size, n)
     presets = {
         "smoke": {"epochs": 80, "patience": 10},
-        "quick": {"epochs": 300, "patience": 30},
+        "quick": {"epochs": QUICK_EPOCHS, "patience": QUICK_PATIENCE},
         "paper": {"epochs": 1000, "patience": 50},
     }
     search_space: ClassVar[dict] = {"hidden": [16, 32, 64, 128], "lr": [1e-4, 1e-3, 1e-2]}
@@ -178,9 +186,9 @@ class SACPNN(TorchMethod):
         "init": AnyOf(Choice(*INITS), Real(low=0, low_open=True)),
     }
 
-    def __init__(self, label_encoding: str = "onehot", hidden: int = 64, epochs: int = 500,
+    def __init__(self, label_encoding: str = "onehot", hidden: int = 64, epochs: int = QUICK_EPOCHS,
                  lr: float = 1e-3, optimizer: str = "rprop+", init: str | float = "glorot",
-                 patience: int = 30, device: str = "cpu", random_state=None):
+                 patience: int = QUICK_PATIENCE, device: str = "cpu", random_state=None):
         self.label_encoding = label_encoding
         self.hidden = hidden
         self.epochs = epochs

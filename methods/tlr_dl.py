@@ -168,9 +168,17 @@ class TLRDL(BaseMethod):
     - ``history_`` records the objective (with G), the constraint residual ‖AO − G‖ and the
       largest change per iteration, for inspection and tests.
     - ``random_state`` seeds O's initialisation (``'uniform'``) and the subsample.
+
+    Validation: with ``lam='auto'`` the validation part chooses λ_W (the only use of it), and
+    the runner then refits on the training and validation parts merged with that λ_W fixed
+    (:meth:`refit_params`; ``val_use = "refit"``), so the final model trains on all non-test
+    data, at the cost of a second fit. With a fixed ``lam`` it does not use the validation part
+    (:meth:`needs_validation` False) and is fitted on both parts merged.
     """
 
-    version = "4"  # 4: stable O- and W-steps (no Woodbury cancellation), iterate selection with slack
+    # 5: the final model is fitted on training + validation (λ_W chosen on validation first);
+    # 4: stable O- and W-steps (no Woodbury cancellation), iterate selection with slack
+    version = "5"
     presets = {"smoke": {"max_iter": 30}, "quick": {}, "paper": {}}
     search_space: ClassVar[dict] = {"lam": [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0],
                                     "alpha": [1e-4, 1e-3, 1e-2, 1e-1]}
@@ -318,6 +326,14 @@ class TLRDL(BaseMethod):
                 break
         self.w_ = iterates[self.selected_iteration(self.history_)]
         return self
+
+    def needs_validation(self) -> bool:
+        """Only ``lam='auto'`` reads the validation part (to choose λ_W)."""
+        return self.lam == "auto"
+
+    def refit_params(self) -> dict | None:
+        """The λ_W chosen on the validation part, fixed for the refit on training + validation."""
+        return {"lam": float(self.lam_)} if self.lam == "auto" else None
 
     @staticmethod
     def selected_iteration(history: list[dict], rtol: float = OBJECTIVE_RTOL) -> int:

@@ -23,6 +23,17 @@ from .base import BaseMethod
 from core.params import Choice, Int, Real
 
 
+# The shared training budget of the deep methods per preset, in this one place: the presets
+# below, and (its quick entry) every deep method's constructor defaults, so a method built in a
+# notebook trains with the budget the default run gives it (tests/test_budgets.py).
+BUDGETS: dict[str, dict] = {
+    "smoke": {"epochs": 15, "patience": 5},
+    "quick": {"epochs": 40, "patience": 5},
+    "paper": {"epochs": 400, "patience": 0},
+}
+EPOCHS, PATIENCE = BUDGETS["quick"]["epochs"], BUDGETS["quick"]["patience"]
+
+
 def pick_device(device: str = "auto") -> torch.device:
     """CUDA when present (``auto``), else CPU; an explicit name is taken as is."""
     if device == "auto":
@@ -57,6 +68,14 @@ class TorchMethod(BaseMethod):
 
     Subclasses implement :meth:`build_network` and may override :meth:`loss`,
     :meth:`make_optimizer` and :meth:`make_scheduler`.
+
+    Validation: with ``patience > 0`` the loop early-stops on the validation part and keeps the
+    best epoch's weights, fitted on the training part alone (``val_use = "held-out"``). It is
+    not refitted on training + validation: the stopping epoch was chosen for this training set,
+    and a second training for that many epochs on more data would double the cost of every deep
+    method for a gain the stopping point does not promise. With ``patience=0`` (the ``paper``
+    preset of most deep methods) the validation part is not used (:meth:`needs_validation`), so
+    the runner trains on the training and validation parts merged.
     """
 
     # The training budget of every deep method, per preset, in this one place (docs/concepts/presets.md: equal
@@ -68,11 +87,7 @@ class TorchMethod(BaseMethod):
     # prior on the conformance data with it; 12 epochs without early stopping left
     # EmotionDict at lr 3e-3 worse than the prior). paper: the MPCL paper's 400 epochs
     # without early stopping.
-    presets: ClassVar[dict[str, dict]] = {
-        "smoke": {"epochs": 15, "patience": 5},
-        "quick": {"epochs": 40, "patience": 5},
-        "paper": {"epochs": 400, "patience": 0},
-    }
+    presets: ClassVar[dict[str, dict]] = {p: dict(b) for p, b in BUDGETS.items()}
     # The loop's own parameters, declared once for every deep method (core.params).
     constraints: ClassVar[dict] = {
         "epochs": Int(low=1), "batch_size": Int(low=1), "lr": Real(low=0, low_open=True),
@@ -218,6 +233,10 @@ class TorchMethod(BaseMethod):
 
     def _val_kl(self, val: dict) -> float:
         return float(kl_loss(self._logits(val), val["y"]))
+
+    def needs_validation(self) -> bool:
+        """The validation part is used for early stopping only, i.e. when ``patience > 0``."""
+        return bool(self.patience)
 
     def predict(self, data: FeatureSet) -> np.ndarray:
         check_is_fitted(self, "network_")

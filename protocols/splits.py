@@ -54,11 +54,16 @@ class Requirements:
     ``min_subjects``: distinct subjects. ``min_units_per_subject``: trials (or windows, under
     ``group="window"``) every subject must have. ``independent_samples``: the splitter treats
     samples as exchangeable, so the data must have one subject and one window per trial.
+    ``structure``: the meta columns whose grouping the splitter relies on (``"trial"`` stands for
+    the ``group`` option's unit); a dataset whose loader declares those columns placeholders
+    (``FeatureSet.info["structure"]``, e.g. the LDL files: one pseudo-subject, one sample per
+    trial) cannot be split so, however many rows it has.
     """
 
     min_subjects: int = 1
     min_units_per_subject: int = 1
     independent_samples: bool = False
+    structure: tuple[str, ...] = ()
 
 
 def _no_design(options: dict) -> str:
@@ -175,10 +180,23 @@ def resolve_options(name: str, options: dict) -> dict:
     return {**defaults, **{k: v for k, v in options.items() if k not in RUNNER_OPTIONS}}
 
 
-def check_data(name: str, meta: pd.DataFrame, dataset: str, options: dict) -> None:
+def check_data(name: str, meta: pd.DataFrame, dataset: str, options: dict,
+               structure: tuple[str, ...] | None = None) -> None:
     """Raise :class:`ProtocolError` when ``meta`` cannot support protocol ``name`` with
-    ``options``; the message names the protocol, the dataset and the count."""
+    ``options``; the message names the protocol, the dataset and the count. ``structure`` is the
+    data's declaration of which meta columns carry real grouping (None: all of them)."""
     req = get_protocol(name).requires
+    if structure is not None:
+        group = options.get("group", "trial")
+        needed = [group if c == "trial" else c for c in req.structure]
+        missing = [c for c in needed if c != "window" and c not in structure]
+        if missing:
+            usable = [p for p, proto in _PROTOCOLS.items() if not proto.requires.structure]
+            raise ProtocolError(
+                f"protocol {name!r}" + (f" (group={group})" if "group" in options else "")
+                + f" splits by {' and '.join(needed)}, but dataset {dataset!r} has no "
+                f"{' or '.join(missing)} structure (its meta column(s) {', '.join(missing)} are "
+                f"placeholders); use {' or '.join(map(repr, usable)) or 'another protocol'}")
     subjects = meta["subject"]
     n_subjects = subjects.nunique()
     if n_subjects < req.min_subjects:
@@ -247,7 +265,7 @@ def _subject_dependent_references(options: dict) -> tuple[str, ...]:
     "per subject, grouped k-fold over whole trials (default: all 5 folds, every trial tested "
     "once; folds=1 for a quick look); group='window' is the paper's random window split, which "
     "puts windows of one trial on both sides (optimistic)",
-    requires=Requirements(min_units_per_subject=2),
+    requires=Requirements(min_units_per_subject=2, structure=("subject", "trial")),
     constraints={"group": Choice(*GROUPS), "n_splits": N_SPLITS, "folds": Optional(Int(low=1)),
                  "repeats": REPEATS, "val_size": VAL_SIZE},
     describe=_subject_dependent_design, oracle=lambda options: options.get("group", "trial"),
@@ -289,7 +307,8 @@ def subject_dependent(meta: pd.DataFrame, seed: int = 0, group: str = "trial", n
 
 
 @register_protocol("loso", "leave one subject out, all subjects; validation = held-out training subjects",
-                   requires=Requirements(min_subjects=2), constraints={"val_size": VAL_SIZE},
+                   requires=Requirements(min_subjects=2, structure=("subject",)),
+                   constraints={"val_size": VAL_SIZE},
                    oracle=lambda options: "loso", references=lambda options: ("consensus",))
 def loso(meta: pd.DataFrame, seed: int = 0, val_size: float = 0.1) -> list[Fold]:
     """One fold per subject; about ``val_size`` of the other subjects form the validation part

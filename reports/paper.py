@@ -128,7 +128,8 @@ def compare_table(table: Table, dataset: str, protocol: str,
 
 def compare_results(results: pd.DataFrame,
                     protocol_options: dict | None = None) -> list[tuple[str, pd.DataFrame]]:
-    """(title, :func:`compare_table` frame) per (dataset, protocol) of a ``records_frame``.
+    """(title, :func:`compare_table` frame) per (dataset, protocol) of a ``records_frame``; the
+    report passes one table's rows at a time (the tables are made by ``benchmark.results``).
 
     The title names the preset when it is not ``paper`` (the paper's training budget), as the
     numbers are then not expected to match. Raises ValueError (before building anything) if any

@@ -16,6 +16,7 @@ import pytest
 from scipy.io import savemat
 
 from benchmark.cli import main
+from benchmark.errors import UsageError
 from methods import registry
 from methods.base import BaseMethod
 
@@ -227,7 +228,7 @@ def test_every_job_failing_writes_results_and_groups_failures(capsys, tmp_path, 
     code, stdout, err = cli(capsys, "run", "--preset", "smoke", "--methods", "failing", "--n-jobs", "1",
                             "--out", out)
     assert code == 1 and "Traceback" not in err
-    assert "4 job(s) failed [Failing]: RuntimeError: boom in fit" in err
+    assert "20 job(s) failed [Failing]: RuntimeError: boom in fit" in err  # 4 subjects × 5 folds
     results = pd.read_csv(out / "results.csv")
     assert (results.query("method == 'failing'")["status"] == "failed").all()
 
@@ -350,3 +351,376 @@ def test_concurrent_runs_leave_a_consistent_directory(tmp_path):
     assert set(manifest["spec"]["methods"]) <= set(results["method"])
     table = (out / "table.md").read_text()
     assert ("AA-KNN" in table) == ("aa-knn" in manifest["spec"]["methods"])
+
+
+# ================================================================== issue 27: the new surfaces
+# Config files, the Python API, plugins and stored runs. Each class of bad input gives one
+# `error:` line naming the culprit, exit 2, and writes nothing (the --out does not exist).
+def _config(tmp_path: Path, options: dict, suffix: str = ".json") -> Path:
+    path = tmp_path / f"run{suffix}"
+    path.write_text(json.dumps(options))
+    return path
+
+
+# ------------------------------------------------------------------ config values: type and meaning
+@pytest.mark.parametrize("options, names", [
+    # a value of the wrong type
+    ({"dataset_options": "n_subjects=3"}, "dataset_options (--dataset-option): 'n_subjects=3'"),
+    ({"n_jobs": "2"}, "n_jobs (--n-jobs): '2'"),
+    ({"out": 5}, "out (--out): 5"),
+    ({"dataset": 5}, "dataset (--dataset): 5"),
+    ({"protocol_options": [1]}, "protocol_options: [1]"),
+    # a value that would be read as something else
+    ({"references": "false"}, "references: 'false' is not accepted; it takes true or false"),
+    ({"methods": []}, "methods (--methods): []"),
+    # our own: an empty table, a table whose value is not a table of parameters, a bool where a
+    # seed goes, a list holding a non-integer seed, a number given as text, a wrong choice
+    ({"methods": {}}, "methods (--methods): {}"),
+    ({"methods": {"aa-knn": 3}}, "methods (--methods): {'aa-knn': 3}"),
+    ({"split_seed": True}, "split_seed (--split-seed): True"),
+    ({"seeds": [0, 1.5]}, "seeds (--seeds): [0, 1.5]"),
+    ({"time_limit": "10"}, "time_limit (--time-limit): '10'"),
+    ({"deterministic": "yes"}, "deterministic (--deterministic): 'yes'"),
+    ({"preset": "fast"}, "preset (--preset): 'fast'"),
+    ({"folds": 0}, "folds (--folds): 0"),
+    ({"methods": {"aa-knn": {"k": 0}}}, "aa-knn[k=0]: parameter k=0 is not accepted"),
+    ({"methods": {"aa-knn": {"kk": 3}}}, "'kk' is not a parameter"),
+])
+def test_a_config_value_is_checked_by_its_declaration(capsys, tmp_path, options, names):
+    config, out = _config(tmp_path, {"preset": "smoke", **options}), tmp_path / "run"
+    err = refused(capsys, "run", "--config", config, "--out", out, names=names)
+    assert "--config" in err or "--methods" in err, err  # the file (or the flag) is named
+    assert not out.exists()
+
+
+def test_a_toml_config_value_of_the_wrong_type_names_the_file_and_key(capsys, tmp_path):
+    config, out = tmp_path / "run.toml", tmp_path / "run"
+    config.write_text('preset = "smoke"\nn_jobs = "2"\n')
+    refused(capsys, "run", "--config", config, "--out", out, names=f"--config {config}: n_jobs (--n-jobs)")
+    assert not out.exists()
+
+
+def test_a_method_table_means_every_part_of_it():
+    from benchmark.spec import build
+
+    spec = build(methods={"prior": {}, "aa-knn": {"k": 3}, "mpcl[w/o PRD]": {"epochs": 2}},
+                 preset="smoke", references=False)
+    assert [m.label for m in spec.methods] == ["prior", "aa-knn[k=3]", "mpcl[w/o PRD,epochs=2]"]
+    assert spec.methods[1].build("smoke").k == 3 and spec.references is False
+    with pytest.raises(UsageError, match="variant 'w/o PRD' sets lambda_prd"):
+        build(methods={"mpcl[w/o PRD]": {"lambda_prd": 0.5}}, preset="smoke")
+
+
+def test_the_api_checks_the_same_declarations(tmp_path):
+    import benchmark
+
+    out = tmp_path / "run"
+    for options, key in [({"n_jobs": "2"}, "n_jobs"), ({"references": "false"}, "references"),
+                         ({"protocol_options": [1]}, "protocol_options"), ({"methods": []}, "methods")]:
+        with pytest.raises(UsageError, match=f"^{key}"):
+            benchmark.run(**{"methods": "prior", "preset": "smoke", "out": out, **options})
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------ user code: references and classes
+_BAD_MODULES = {
+    "lab_raises": "raise RuntimeError('lab server unreachable')\n",
+    "lab_exits": "import sys\nsys.exit(3)\n",
+    "lab_norandom": ("from methods.base import BaseMethod\nclass RidgeLDL(BaseMethod):\n"
+                     "    '''A ridge without random_state.'''\n"
+                     "    def __init__(self, alpha=1.0):\n        self.alpha = alpha\n"),
+    "lab_prior": ("from methods.base import BaseMethod\nclass RidgeLDL(BaseMethod):\n"
+                  "    \"\"\"A user's class that calls itself prior.\"\"\"\n    name = 'prior'\n"
+                  "    def __init__(self, random_state=None):\n        self.random_state = random_state\n"),
+    "lab_required": ("from methods.base import BaseMethod\nclass RidgeLDL(BaseMethod):\n"
+                     "    '''A ridge whose alpha has no default.'''\n"
+                     "    def __init__(self, alpha, random_state=None):\n"
+                     "        self.alpha, self.random_state = alpha, random_state\n"),
+}
+
+
+@pytest.mark.parametrize("module, names", [
+    ("lab_raises", "cannot import method 'lab_raises:RidgeLDL' (RuntimeError: lab server unreachable)"),
+    ("lab_exits", "cannot import method 'lab_exits:RidgeLDL' (SystemExit: 3)"),
+    ("lab_norandom", "--methods: lab_norandom:RidgeLDL cannot be built: RidgeLDL.__init__ takes no random_state"),
+    ("lab_prior", "class lab_prior.RidgeLDL is named 'prior', the name of the registered method 'prior'"),
+    ("lab_required", "--methods: lab_required:RidgeLDL cannot be built: RidgeLDL.__init__ parameter(s) "
+                     "alpha have no default"),
+])
+def test_a_method_reference_that_cannot_be_imported_or_built_is_refused(capsys, tmp_path, monkeypatch,
+                                                                       module, names):
+    (tmp_path / f"{module}.py").write_text(_BAD_MODULES[module])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config, out = _config(tmp_path, {"preset": "smoke", "methods": ["prior", f"{module}:RidgeLDL"]}), tmp_path / "run"
+    refused(capsys, "run", "--config", config, "--out", out, names=names if names.startswith("--") else f"--methods: {names}")
+    assert not out.exists()
+
+
+class Prior(BaseMethod):
+    """A user's own prior that happens to share the built-in's class name."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, train, val=None):
+        return self
+
+    def predict(self, data):
+        return np.full((len(data), data.n_emotions), 1 / data.n_emotions)
+
+
+def test_a_user_class_named_like_a_builtin_is_refused_not_replaced(tmp_path):
+    import benchmark
+    from benchmark.errors import BenchmarkError
+
+    out = tmp_path / "run"
+    with pytest.raises(UsageError, match=r"Prior is named 'prior', the name of the registered method 'prior' "
+                                         r"\(methods.prior.Prior\)"):
+        benchmark.run(methods=[Prior], preset="smoke", out=out)
+    assert not out.exists() and Prior.__dict__.get("name") is None, "the class is left untouched"
+    twin = type("Twin", (Prior,), {"__doc__": "Another class named twin.", "name": "twin"})
+    other = type("Twin", (Prior,), {"__doc__": "A second class named twin.", "name": "twin"})
+    with pytest.raises(BenchmarkError, match="two methods are named 'twin'"):
+        benchmark.run(methods=[twin, other], preset="smoke", out=out)
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------ stored runs
+METRIC_NAMES = ["chebyshev", "clark", "canberra", "kl", "cosine", "intersection"]
+
+
+def _edit_record(run: Path) -> tuple[Path, float]:
+    """Hand-edit one finished record's KL to a tenth (and its n_test); return it and the true KL."""
+    for path in sorted((run / "records").glob("*.json")):
+        rec = json.loads(path.read_text())
+        if rec["status"] == "ok" and rec["metrics"]["kl"] > 1e-3:
+            true = rec["metrics"]["kl"]
+            rec["metrics"]["kl"] = true / 10
+            rec["n_test"] += 1
+            path.write_text(json.dumps(rec, indent=1))
+            return path, true
+    raise AssertionError("no finished record")
+
+
+def test_a_hand_edited_record_is_named_and_re_derived_by_every_reader(capsys, caplog, tmp_path, smoke_run,
+                                                                     monkeypatch):
+    import shutil
+
+    import benchmark
+    from benchmark import pages
+
+    run = tmp_path / "run"
+    shutil.copytree(smoke_run, run)
+    monkeypatch.setattr(pages, "RESULTS", tmp_path / "results")
+
+    def edited_then(reader) -> tuple[str, float]:
+        caplog.clear()
+        path, true = _edit_record(run)
+        reader()
+        named = [r.getMessage() for r in caplog.records if str(path) in r.getMessage()]
+        assert len(named) == 1 and "do not match its predictions" in named[0], caplog.text
+        assert f"metrics.kl {true / 10:.6g} (predictions: {true:.6g})" in named[0] and "n_test" in named[0]
+        rec = json.loads(path.read_text())
+        assert rec["metrics"]["kl"] == pytest.approx(true, rel=1e-5), "rewritten with the true value"
+        return path.stem, true
+
+    key, true = edited_then(lambda: benchmark.load(run))
+    assert benchmark.load(run).frame.set_index("key").loc[key, "kl"] == pytest.approx(true, rel=1e-5)
+    key, true = edited_then(lambda: cli(capsys, "report", run))
+    key, true = edited_then(lambda: cli(capsys, "check", run, "--update", "--baseline", tmp_path / "b.json"))
+    key, true = edited_then(lambda: pages.add(run, "copy"))
+    added = pd.read_csv(tmp_path / "results" / "copy" / "results.csv").set_index("key")
+    assert added.loc[key, "kl"] == pytest.approx(true, rel=1e-5)
+    code = [None]
+
+    def warm_rerun():
+        code[0], stdout, _ = cli(capsys, "run", *SMOKE, "--out", run)
+        assert "0 computed" in stdout, stdout
+
+    key, true = edited_then(warm_rerun)
+    assert code[0] == 0
+    assert pd.read_csv(run / "results.csv").set_index("key").loc[key, "kl"] == pytest.approx(true, rel=1e-5)
+
+
+def _experiment(tmp_path: Path, smoke_run: Path, text: str) -> Path:
+    import shutil
+
+    exp = tmp_path / "exp"
+    shutil.copytree(smoke_run, exp / "main")
+    (exp / "experiment.json").write_text(text)
+    return exp
+
+
+@pytest.mark.parametrize("text, names", [
+    ('{"experiment": "ablation-modules", "parts": ["ma', "is damaged"),                 # cut off
+    ('{"experiment": "x", "parts": ["../../escape"]}', "no 'parts' list of folder names"),  # our own
+    ('{"experiment": "x", "parts": "main"}', "no 'parts' list of folder names"),         # our own
+])
+def test_a_damaged_experiment_file_is_named(capsys, tmp_path, smoke_run, text, names):
+    import benchmark
+    from benchmark.errors import RunDirError
+
+    exp = _experiment(tmp_path, smoke_run, text)
+    err = refused(capsys, "report", exp, names=str(exp / "experiment.json"))
+    assert names in err
+    with pytest.raises(RunDirError, match=names):
+        benchmark.load(exp)
+
+
+def test_a_damaged_manifest_job_key_that_leaves_the_run_is_named(capsys, tmp_path, smoke_run):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(smoke_run, run)
+    manifest = json.loads((run / "run.json").read_text())
+    manifest["jobs"][0] = "../../outside"
+    (run / "run.json").write_text(json.dumps(manifest))
+    err = refused(capsys, "report", run, names=str(run / "run.json"))
+    assert "not a plain file name" in err
+
+
+def test_check_on_an_experiment_directory_names_its_parts(capsys, tmp_path, smoke_run):
+    exp = _experiment(tmp_path, smoke_run, '{"experiment": "x", "parts": ["main"]}')
+    err = refused(capsys, "check", exp, "--baseline", tmp_path / "b.json", "--update", names=str(exp))
+    assert "is an experiment's directory" in err and str(exp / "main") in err
+    assert "not a run directory" not in err
+
+
+# ------------------------------------------------------------------ nothing written before the request is good
+@pytest.mark.parametrize("address", ["nonsense", "foo://host:1", "tcp://host:port", "tcp://:8786"])
+def test_a_bad_scheduler_address_is_refused_before_the_data_loads(capsys, tmp_path, address):
+    out = tmp_path / "run"
+    refused(capsys, "run", *SMOKE, "--scheduler", address, "--out", out, names=f"--scheduler {address!r}")
+    assert not out.exists(), "no run.json, no .lock"
+
+
+@pytest.mark.parametrize("flags", [[], ["--group", "trial"], ["--group", "window"], ["--protocol", "loso"]])
+def test_a_protocol_that_needs_subjects_or_trials_refuses_ldl_data(capsys, tmp_path, flags):
+    rng = np.random.default_rng(0)
+    _ldl(tmp_path / "ldl", "flat", features=rng.normal(size=(40, 3)), labels=rng.dirichlet(np.ones(4), size=40))
+    out = tmp_path / "run"
+    err = refused(capsys, "run", *SMOKE, "--dataset", "ldl:flat", "--data-root", tmp_path / "ldl", *flags,
+                  "--out", out, names="dataset 'ldl:flat' has no subject")
+    assert "use 'kfold'" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "..", ".hidden", ""])
+def test_pages_name_cannot_leave_results(capsys, tmp_path, smoke_run, monkeypatch, name):
+    from benchmark import pages
+
+    monkeypatch.setattr(pages, "RESULTS", tmp_path / "checkout" / "results")
+    refused(capsys, "pages", "--add", smoke_run, "--name", name, names="--name")
+    assert not (tmp_path / "checkout").exists()
+
+
+# ------------------------------------------------------------------ plugins
+def _plugin_env(tmp_path: Path, entry_points: str, modules: dict[str, str]) -> dict:
+    dist = tmp_path / "labplug-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: labplug\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[mixed_emotion_benchmark.methods]\n" + entry_points)
+    for name, text in modules.items():
+        (tmp_path / f"{name}.py").write_text(text)
+    return {**ENV, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
+
+
+def _run(env, *args):
+    return subprocess.run([sys.executable, "-m", "benchmark", *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_plugin_that_exits_at_import_or_is_no_method_is_named_and_contained(tmp_path):
+    env = _plugin_env(tmp_path, "argv = lab_argv:Thing\nfactory = lab_factory:make\n", {
+        "lab_argv": "import argparse\nargparse.ArgumentParser().parse_args()\nThing = None\n",
+        "lab_factory": "def make():\n    return None\n"})
+    listed = _run(env, "list", "methods")
+    assert listed.returncode == 0 and "aa-knn" in listed.stdout, listed.stderr
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines() if "BROKEN PLUGIN" in line}
+    assert set(rows) == {"argv", "factory"}, listed.stdout
+    assert "SystemExit: 2" in rows["argv"] and "unrecognized arguments: list methods" in rows["argv"]
+    assert "lab_factory:make" in rows["factory"] and "names a function (make)" in rows["factory"]
+    assert not [line for line in listed.stderr.splitlines() if line.startswith(("usage:", "error:"))]
+    out = tmp_path / "run"
+    asked = _run(env, "run", "--preset", "smoke", "--methods", "prior,factory", "--out", out)
+    errors = [line for line in asked.stderr.splitlines() if line.startswith("error:")]
+    assert asked.returncode == 2 and "Traceback" not in asked.stderr and len(errors) == 1, asked.stderr
+    assert errors[0].startswith("error: --methods: method 'factory' could not be loaded")
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------ the public checks
+def test_the_public_checks_take_instances():
+    from methods.aa_knn import AAKNN
+    from methods.checks import check_values_satisfy_constraints, checked_class, parametrize_with_checks
+
+    mark = parametrize_with_checks([AAKNN, AAKNN(k=5)])
+    ids = [p.id for p in mark.args[1]]
+    assert "aa-knn-metadata" in ids and "aa-knn(k=5)-metadata" in ids
+    configured = checked_class(AAKNN(k=5))
+    assert issubclass(configured, AAKNN) and configured.presets["smoke"]["k"] == 5
+    assert configured.__doc__ == AAKNN.__doc__ and checked_class(AAKNN()) is AAKNN
+    with pytest.raises(AssertionError, match="k=0 is not accepted"):
+        check_values_satisfy_constraints(checked_class(AAKNN(k=0)))
+
+
+# ------------------------------------------------------------------ messages that name what was typed
+def test_prepare_a_generated_dataset_names_the_dataset_not_an_untyped_flag(capsys, tmp_path):
+    err = refused(capsys, "prepare", "--dataset", "synthetic", names="--dataset synthetic")
+    assert "n_jobs" not in err and "nothing to prepare" in err
+    rng = np.random.default_rng(0)
+    _ldl(tmp_path / "ldl", "flat", features=rng.normal(size=(12, 3)), labels=rng.dirichlet(np.ones(4), size=12))
+    refused(capsys, "prepare", "--dataset", "ldl:flat", "--data-root", tmp_path / "ldl", "--n-jobs", "2",
+            names="--n-jobs: dataset 'ldl:flat'")
+
+
+# ------------------------------------------------------------------ one error family
+def test_one_except_catches_every_user_facing_error():
+    import benchmark.errors as errors
+    from benchmark.reporting import IncompleteRunError
+    from datasets.base import DataError
+    from core.errors import BenchmarkError
+    from core.params import ParameterError
+    from methods.aa_knn import AAKNN
+    from methods.registry import external
+    from protocols import ProtocolError
+
+    assert errors.BenchmarkError is BenchmarkError and errors.DataError is DataError
+    for cls in (DataError, ParameterError, ProtocolError, IncompleteRunError, errors.UsageError,
+                errors.RunDirError, errors.BaselineError):
+        assert issubclass(cls, BenchmarkError), cls
+    assert issubclass(DataError, ValueError) and issubclass(ParameterError, ValueError)  # as before
+    with pytest.raises(BenchmarkError, match="k=0"):
+        external(AAKNN(k=0))
+    with pytest.raises(BenchmarkError, match=r"aa-knn\[k=0\]"):
+        from benchmark.spec import build
+
+        build(methods="aa-knn[k=0]")
+
+
+# ------------------------------------------------------------------ our own classes
+def test_a_json_config_giving_a_key_twice_is_refused(capsys, tmp_path):
+    config, out = tmp_path / "run.json", tmp_path / "run"
+    config.write_text('{"preset": "smoke", "seeds": [0], "seeds": [1]}')
+    refused(capsys, "run", "--config", config, "--out", out, names="key 'seeds' is given twice")
+    assert not out.exists()
+
+
+def test_a_plain_run_into_an_experiment_directory_is_refused(capsys, tmp_path, smoke_run):
+    exp = _experiment(tmp_path, smoke_run, '{"experiment": "x", "parts": ["main"]}')
+    before = sorted(p.name for p in exp.iterdir())
+    refused(capsys, "run", *SMOKE, "--out", exp, names=f"--out {exp}: an experiment's directory")
+    assert sorted(p.name for p in exp.iterdir()) == before, "nothing written into it"
+    refused(capsys, "run", *SMOKE, "--protocol", "ablation-modalities", "--out", smoke_run,
+            names=f"--out {smoke_run}: a plain run's directory")
+    assert not (smoke_run / "experiment.json").exists()
+
+
+def test_the_error_family_is_reachable_from_the_package(tmp_path):
+    import benchmark
+    from core.errors import BenchmarkError
+
+    assert benchmark.BenchmarkError is BenchmarkError
+    with pytest.raises(benchmark.BenchmarkError, match="--scheduler"):
+        benchmark.run(methods="prior", preset="smoke", scheduler="nonsense", out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -42,3 +42,13 @@ def test_subclass_presets_merge_over_the_shared_budget():
 
     assert Toy.presets["quick"] == {**TorchMethod.presets["quick"], "lr": 0.1}
     assert Toy.presets["paper"] == TorchMethod.presets["paper"]
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in method_classes().items() if issubclass(c, TorchMethod)))
+def test_a_bare_construction_trains_the_quick_budget(name):
+    """One source for the training budget: a deep method built with its defaults (in a notebook,
+    say) trains what the default run (quick preset) gives it, not a budget of its own."""
+    cls = method_classes()[name]
+    defaults = cls().get_params()
+    assert {k: defaults[k] for k in TorchMethod.BUDGET_KEYS} == {
+        k: cls.presets["quick"][k] for k in TorchMethod.BUDGET_KEYS}

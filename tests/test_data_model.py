@@ -74,3 +74,30 @@ def test_subset_keeps_alignment(small_data):
 def test_unknown_dataset_lists_valid_names():
     with pytest.raises(KeyError, match="synthetic"):
         load_dataset("nope")
+
+
+def test_for_predict_keeps_features_and_the_declared_meta_only(small_wesad):
+    from datasets.base import PREDICT_META
+
+    assert PREDICT_META == ("subject",)
+    view = small_wesad.for_predict()
+    assert view.labels is None and list(view.meta.columns) == ["subject"]
+    assert {"stimulus", "condition", "trial", "window"} <= set(small_wesad.meta.columns)
+    for m, x in small_wesad.modalities.items():
+        np.testing.assert_array_equal(view.modalities[m], x)
+    np.testing.assert_array_equal(view.subjects, small_wesad.subjects)
+    assert len(view.subset(np.arange(3))) == 3  # a method may still subset what it is given
+    # labelled data still needs every meta column the protocols split on
+    with pytest.raises(DataError, match=r"meta lacks column\(s\) \['trial', 'window'\]"):
+        FeatureSet(modalities=view.modalities, roles=view.roles, labels=small_wesad.labels,
+                   emotions=view.emotions, valence=view.valence, meta=view.meta)
+
+
+def test_merged_appends_samples_in_order(small_data):
+    a, b = small_data.subset(np.arange(10)), small_data.subset(np.arange(10, 25))
+    both = a.merged(b)
+    assert len(both) == 25 and both.meta["window"].tolist() == small_data.meta["window"][:25].tolist()
+    np.testing.assert_array_equal(both.labels, small_data.labels[:25])
+    assert a.merged(None) is a
+    with pytest.raises(DataError, match="cannot merge"):
+        a.merged(b.without(next(iter(b.modalities))))

@@ -217,3 +217,22 @@ def test_the_consensus_is_fitted_on_the_other_subjects_under_every_protocol(tmp_
         assert len(cons) and (cons["status"] == "ok").all()
         # trained on the two other subjects' windows, whatever the fold's training part
         assert (cons["n_train"] == 2 * cons["n_test"].groupby(cons["block"]).transform("sum")).all()
+
+
+def test_the_oracle_and_the_prior_weigh_every_training_trial_once(small_data):
+    """Trials of unequal length: the oracle's per-stimulus means and its fallback are the
+    trial-balanced means, so an unseen stimulus gets exactly the prior's prediction."""
+    from methods.prior import Prior
+
+    meta = small_data.meta
+    first = (meta["trial"] == meta["trial"].iloc[0]).to_numpy()
+    keep = np.flatnonzero(~first | (meta["window"] == meta["window"].min()).to_numpy())
+    train = small_data.subset(keep)  # the first trial of every subject has one window left
+    trials = pd.DataFrame(train.labels).groupby([train.meta["subject"], train.meta["trial"],
+                                                 train.meta["stimulus"]]).mean()
+    oracle = MethodSpec("oracle").build("smoke").fit(train)
+    prior = Prior().fit(train)
+    np.testing.assert_allclose(prior.mean_, trials.mean().to_numpy())
+    assert not np.allclose(prior.mean_, train.labels.mean(axis=0))  # the weighting matters here
+    np.testing.assert_allclose(oracle.mean_, prior.mean_)
+    np.testing.assert_allclose(oracle.means_.to_numpy(), trials.groupby(level=2).mean().to_numpy())

@@ -120,10 +120,14 @@ def test_trace_in_record_tune_in_key_and_winner_is_the_refit(spaces, kfold_data)
     assert all(e["fit_seconds"] >= 0 and e["val_kl"] >= 0 for e in t["trace"])
     assert t["val_kl"] == min(e["val_kl"] for e in t["trace"]) <= t["trace"][0]["val_kl"]
     assert t["seconds"] >= sum(e["fit_seconds"] for e in t["trace"])
-    # the documented refit convention: the kept winner is what a fresh fit on the training part gives
+    # the documented rule: AA-KNN does not use the validation part, so the winner's parameters
+    # are refitted on the training and validation parts merged
     train, val, test = data.subset(fold.train), data.subset(fold.val), data.subset(fold.test)
-    refit = tuned.method.build(tuned.preset, random_state=tuned.method_seed, **t["chosen"]).fit(train, val)
-    np.testing.assert_allclose(refit.predict(test), pred)
+    assert len(val) and rec["val_use"] == "merged" and rec["n_train"] == len(train) + len(val)
+    refit = tuned.method.build(tuned.preset, random_state=tuned.method_seed, **t["chosen"])
+    np.testing.assert_allclose(refit.fit(train.merged(val)).predict(test), pred)
+    alone = tuned.method.build(tuned.preset, random_state=tuned.method_seed, **t["chosen"]).fit(train)
+    assert not np.allclose(alone.predict(test), pred)  # the merge changed the model
 
 
 def test_method_without_a_space_keeps_defaults_and_says_so(kfold_data):
@@ -172,3 +176,89 @@ def test_a_tuned_job_starts_from_its_untuned_twin(kfold_data):
     data, folds = kfold_data
     tuned, untuned = _job("mpcl", data, folds[0], tune=3), _job("mpcl", data, folds[0], tune=0)
     assert tuned.key != untuned.key and tuned.method_seed == untuned.method_seed
+
+
+# ------------------------------------------------------------------ what the final model trains on
+def test_a_method_that_ignores_validation_trains_on_all_non_test_data(kfold_data, monkeypatch):
+    """The prior does not use the validation part: the runner fits it on train + val, the
+    record says so, and predict is given the subject column only."""
+    from methods.prior import Prior, trial_balanced_mean
+
+    data, folds = kfold_data
+    fold = folds[0]
+    seen = []
+    predict = Prior.predict
+
+    def spy(self, test):
+        seen.append((list(test.meta.columns), test.labels))
+        return predict(self, test)
+
+    monkeypatch.setattr(Prior, "predict", spy)
+    rec, pred = execute(_job("prior", data, fold, tune=0), data, fold)
+    assert rec["status"] == "ok", rec.get("error")
+    assert seen == [(["subject"], None)]  # no label, no stimulus, trial or window
+    assert rec["n_train"] == len(fold.train) + len(fold.val) and rec["val_use"] == "merged"
+    val = data.subset(fold.val)
+    assert rec["n_val"] == len(fold.val) > 0 and rec["n_val_subjects"] == val.meta["subject"].nunique()
+    assert rec["n_val_trials"] == len(val.meta[["subject", "trial"]].drop_duplicates()) > 0
+    merged = data.subset(np.r_[fold.train, fold.val])
+    np.testing.assert_allclose(pred[0], trial_balanced_mean(merged))
+    assert not np.allclose(pred[0], trial_balanced_mean(data.subset(fold.train)))
+
+
+def test_the_oracle_alone_is_given_the_stimulus(kfold_data, monkeypatch):
+    from methods.oracle import StimulusOracle
+
+    data, folds = kfold_data
+    seen = []
+    predict = StimulusOracle.predict
+    monkeypatch.setattr(StimulusOracle, "predict",
+                        lambda self, test: seen.append(set(test.meta.columns)) or predict(self, test))
+    rec, _ = execute(_job("oracle", data, folds[0], tune=0), data, folds[0])
+    assert rec["status"] == "ok" and seen[0] >= {"subject", "trial", "window", "stimulus"}
+
+
+class _Validating:
+    """Mixin of test doubles: fit records what it was given."""
+
+    def fit(self, train, val=None):
+        self.given_ = (len(train), None if val is None else len(val))
+        self.mean_ = train.labels.mean(axis=0)
+        return self
+
+    def predict(self, data):
+        return np.tile(self.mean_, (len(data), 1))
+
+
+def test_final_fit_rules(kfold_data):
+    """merged / refit with the chosen setting / held out, as the tuning module documents."""
+    from benchmark.tuning import final_fit
+    from methods.base import BaseMethod
+    from methods.tlr_dl import TLRDL
+
+    data, folds = kfold_data
+    train, val = data.subset(folds[0].train), data.subset(folds[0].val)
+
+    class Stopper(_Validating, BaseMethod):
+        def __init__(self, random_state=None):
+            self.random_state = random_state
+
+    method, _, fitted_on = final_fit(Stopper(), train, val)  # uses_validation defaults to True
+    assert method.given_ == (len(train), len(val))
+    assert fitted_on == {"n_train": len(train), "val_use": "held-out"}
+    method, _, fitted_on = final_fit(Stopper(), train, None)
+    assert method.given_ == (len(train), None) and fitted_on["val_use"] == "none"
+
+    Ignorer = type("Ignorer", (Stopper,), {"uses_validation": False})
+    method, _, fitted_on = final_fit(Ignorer(), train, val)
+    assert method.given_ == (len(train) + len(val), None)
+    assert fitted_on == {"n_train": len(train) + len(val), "val_use": "merged"}
+
+    # TLR-DL chooses its ridge weight on the validation part, then is refitted on both with it
+    selected = TLRDL(max_iter=5, random_state=0).fit(train, val)
+    method, _, fitted_on = final_fit(TLRDL(max_iter=5, random_state=0), train, val)
+    assert fitted_on == {"n_train": len(train) + len(val), "val_use": "refit"}
+    assert method.lam == selected.lam_ and method.lam_ == selected.lam_
+    fixed = TLRDL(lam=selected.lam_, max_iter=5, random_state=0).fit(train.merged(val))
+    test = data.subset(folds[0].test)
+    np.testing.assert_allclose(method.predict(test), fixed.predict(test))

@@ -14,7 +14,7 @@ import torch
 from datasets.base import FeatureSet
 from core.params import Bool, Choice, Int, Optional, Real, Seq
 from methods.registry import register
-from methods.training import Batch, TorchMethod, kl_loss
+from methods.training import EPOCHS, PATIENCE, Batch, TorchMethod, kl_loss
 
 from .hsc import SLOT_INITS
 from .model import HEADS, PCL_INPUTS, MPCLConfig, MPCLNetwork, Roles
@@ -109,12 +109,14 @@ class MPCL(TorchMethod):
         worse than with no PCL at all (0.0400 vs 0.0361), and τ_PRD = 0.1 with λ_PCL = 0.1
         gave the best of the settings tried (0.0355).
     epochs, batch_size, lr, weight_decay, patience, device, random_state
-        Shared loop settings: Adam, lr 1e-3, batch 128, 400 epochs [paper]; ``patience`` 0
-        disables early stopping (the paper's setting); CPU presets use fewer epochs with
-        early stopping on the inner validation split.
+        Shared loop settings: Adam, lr 1e-3, batch 128 [paper]. ``epochs``/``patience`` default
+        to the shared quick budget (``methods.training.BUDGETS``), the one the default run gives
+        every deep method; the ``paper`` preset trains the paper's 400 epochs with ``patience``
+        0 (no early stopping).
     """
 
-    version = "2"  # the shared training budget (docs/concepts/presets.md) changed results
+    # 3: with patience=0 (the paper preset) fitted on training + validation merged
+    version = "3"  # 2: the shared training budget (docs/concepts/presets.md) changed results
     presets = {
         # Training budget: TorchMethod.presets (the paper's 400 epochs in ``paper``).
         # smoke/quick: CPU sizes (d and K shrunk, batch 32 because a subject-dependent fold of
@@ -162,8 +164,8 @@ class MPCL(TorchMethod):
                  beta_hsc: float | None = None, slot_init: str = "memory", n_heads: int = 4,
                  layer_norm: bool = True, slot_residual: bool = True, dropout: float = 0.1,
                  lambda_prd: float = 1.0,
-                 lambda_pcl: float = 0.1, epochs: int = 400, batch_size: int = 128,
-                 lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 0,
+                 lambda_pcl: float = 0.1, epochs: int = EPOCHS, batch_size: int = 128,
+                 lr: float = 1e-3, weight_decay: float = 0.0, patience: int = PATIENCE,
                  device: str = "auto", random_state=None):
         self.d = d
         self.n_tokens = n_tokens

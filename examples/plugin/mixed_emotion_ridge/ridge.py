@@ -19,6 +19,9 @@ class RidgeLDL(BaseMethod):
     d_j · log(d_j / 1e-12) of KL where the truth is positive. ``search_space``: alpha by
     decades — our choice.
 
+    It does not use the validation part, and says so (``uses_validation = False``): the runner
+    then fits it on the fold's training and validation parts merged.
+
     Registered under the entry point's name (``ridge-ldl``, in pyproject.toml) with the
     ``family``, ``paper``, ``year`` and ``display`` set here.
     """
@@ -27,7 +30,8 @@ class RidgeLDL(BaseMethod):
     paper = "Example plugin of the mixed-emotion benchmark suite"
     year = 2026
     display = "Ridge-LDL"
-    version = "1"
+    version = "2"  # 2: declares uses_validation = False, so it trains on training + validation
+    uses_validation = False
     search_space = {"alpha": [1.0, 10.0, 100.0, 1000.0, 10000.0]}
     constraints = {"alpha": Real(low=0, low_open=True), "floor": Real(low=0, high=1, high_open=True)}
 
