@@ -77,8 +77,9 @@ def test_a_notebook_class_cannot_be_rerun_from_run_json_a_module_class_can(quick
     again = tmp_path / "again"
     done = _python("-m", "benchmark", "run", "--config", out / "run.json", "--out", again)
     assert done.returncode == 2, done.stderr
-    assert ("error: --methods: cannot import method '__main__:ShrunkRidge' "
-            "(module '__main__' has no attribute 'ShrunkRidge')") in done.stderr
+    shown = GETTING_STARTED.read_text().partition("--out runs/again\n# ")[2].partition("\n")[0]
+    assert shown.startswith("error: --methods: cannot import method '__main__:ShrunkRidge'"), shown
+    assert shown in done.stderr, f"the page shows {shown!r}, the command prints {done.stderr!r}"
     assert not again.exists()
     report = _python("-m", "benchmark", "report", out)
     assert report.returncode == 0 and "ShrunkRidge" in report.stdout, report.stderr

@@ -211,26 +211,11 @@ def test_getting_started_data_commands_run(tmp_path):
     commands = [line.split() for line in block.splitlines()[1:] if line.startswith("python -m benchmark run")]
     assert len(commands) == 2, block
     env = {**os.environ, "MIXED_EMOTION_DATA": str(data), "PYTHONPATH": "", "BENCHMARK_QUIET": "1"}
-    known = []
     for i, cmd in enumerate(commands):
         done = subprocess.run([sys.executable, *cmd[1:], "--out", str(tmp_path / str(i))], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=900)
-        assert "AA-KNN" in done.stdout and "Prior" in done.stdout, f"{' '.join(cmd)}\n{done.stderr[-3000:]}"
-        if done.returncode != 0 and KNOWN_ONE_SUBJECT_CONSENSUS_BUG in done.stderr and "dmer-sample" in cmd:
-            known.append(" ".join(cmd))
-            continue
         assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stderr[-3000:]}"
-    assert known or "Known bug: `dmer-sample` exits 1" not in page, (
-        "dmer-sample runs clean now: drop the known-bug warning from docs/getting-started.md "
-        "and KNOWN_ONE_SUBJECT_CONSENSUS_BUG from this test")
-    if known:
-        pytest.xfail(f"known bug: the stimulus-consensus reference fails on a one-subject dataset "
-                     f"(no other subjects), so the run exits 1: {known}")
-
-
-# Since the consensus reference (main 19237f7), a one-subject dataset (dmer-sample) runs it and
-# every such job fails; everything else of the run completes.
-KNOWN_ONE_SUBJECT_CONSENSUS_BUG = "failed [Consensus (stimulus) ‡]: ValueError: cannot reshape array of size 0"
+        assert "AA-KNN" in done.stdout and "Prior" in done.stdout
 
 
 # --- the checks can fail ---------------------------------------------------------------------
