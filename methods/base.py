@@ -43,14 +43,14 @@ class BaseMethod(BaseEstimator):
     oracle
         True for a reference that reads information no method is given (e.g. the stimulus
         identity): shown in tables beside the prior, never ranked, never in significance tests. The
-        only classes whose ``predict`` is given every meta column (:func:`predict_view`); every
-        other method sees the columns of :data:`datasets.base.PREDICT_META` only (``subject``).
+        only classes whose ``predict`` is given every meta column (`predict_view`); every
+        other method sees the columns of `datasets.base.PREDICT_META` only (``subject``).
     uses_validation
         Whether ``fit`` uses its ``val`` argument (early stopping, or choosing a setting on it).
         False: the runner merges the validation part into the training part and calls
         ``fit(train + val, None)``, so the method trains on all non-test data and the record's
         ``n_train`` says so. True (the default) keeps ``val`` apart. A configuration may refine
-        it (:meth:`BaseMethod.needs_validation`: a deep method with ``patience=0`` does not
+        it (`BaseMethod.needs_validation`: a deep method with ``patience=0`` does not
         early-stop). True is the default because it is the safe mistake for a plugin: a method
         that ignores ``val`` but does not say so trains on less data than it could (the
         conformance check ``ignores_validation`` cannot catch it), whereas a method that
@@ -63,16 +63,16 @@ class BaseMethod(BaseEstimator):
     search_space
         Hyper-parameter -> list of values or a ``scipy.stats`` frozen distribution, exactly
         what scikit-learn's ``ParameterGrid``/``ParameterSampler`` take; searched by the shared
-        tuner (:mod:`benchmark.tuning`, ``run --tune N``). The class docstring names its source
+        tuner (`benchmark.tuning`, ``run --tune N``). The class docstring names its source
         (the paper or official code, else "our choice"). Empty: tuning keeps the defaults.
     constraints
-        Parameter name -> :class:`core.params.Constraint` (type, range, choices) for every
+        Parameter name -> `core.params.Constraint` (type, range, choices) for every
         ``__init__`` parameter except ``random_state``; merged with the bases' declarations and
-        checked before any work starts (:func:`core.params.check_params`).
+        checked before any work starts (`core.params.check_params`).
     tune_in_paper
         Whether the method's paper tuned its hyper-parameters (by cross-validation or on a
         validation split); the ``paper`` preset then tunes it, with
-        :data:`benchmark.tuning.PAPER_BUDGET` configurations, unless ``--tune`` says otherwise.
+        `benchmark.tuning.PAPER_BUDGET` configurations, unless ``--tune`` says otherwise.
     """
 
     name: ClassVar[str] = ""
@@ -167,7 +167,7 @@ class BaseMethod(BaseEstimator):
     def needs_validation(self) -> bool:
         """Whether this configuration's ``fit`` uses ``val``; the class's ``uses_validation``
         unless a subclass knows better from its hyper-parameters. When False the runner
-        (:func:`benchmark.tuning.fit_job`) fits it on training and validation merged."""
+        (`benchmark.tuning.fit_job`) fits it on training and validation merged."""
         return type(self).uses_validation
 
     def refit_params(self) -> dict | None:
@@ -180,8 +180,8 @@ class BaseMethod(BaseEstimator):
 
 def predict_view(cls: type[BaseMethod], data: FeatureSet) -> FeatureSet:
     """What ``cls.predict`` is given of ``data``: no labels, and only the meta columns of
-    :data:`datasets.base.PREDICT_META` (:meth:`FeatureSet.for_predict`); a reference marked
-    ``oracle = True`` keeps every meta column (:meth:`FeatureSet.unlabelled`)."""
+    `datasets.base.PREDICT_META` (`FeatureSet.for_predict`); a reference marked
+    ``oracle = True`` keeps every meta column (`FeatureSet.unlabelled`)."""
     return data.unlabelled() if getattr(cls, "oracle", False) else data.for_predict()
 
 
