@@ -147,7 +147,6 @@ def test_the_api_page_renders_modules_that_exist():
     assert [m for m in modules if m not in sources] == []
 
 
-@pytest.mark.xfail(strict=True, reason="the roles are converted by one mechanical commit; this marker goes with it")
 def test_no_literal_sphinx_role_in_a_rendered_docstring():
     sources = _sources()
     found = {m: literal_roles(sources[m]) for m in rendered_modules(API_PAGE.read_text())}
