@@ -2,9 +2,9 @@
 run directory.
 
 ``benchmark.run(...)`` and ``benchmark.load(run_dir)`` are the Python API
-(:mod:`benchmark.api`); they are imported on first use, so ``import benchmark`` stays light and
+(`benchmark.api`); they are imported on first use, so ``import benchmark`` stays light and
 the command line's warm re-run stays fast. ``benchmark.BenchmarkError`` is the base of every
-error the suite raises for bad input (:mod:`benchmark.errors`): one ``except`` catches them all.
+error the suite raises for bad input (`benchmark.errors`): one ``except`` catches them all.
 """
 __version__ = "0.2.0"
 __all__ = ["run", "load", "Results", "BenchmarkError"]

@@ -3,11 +3,11 @@
 ``run`` takes the command line's options as keywords (``methods``, ``dataset``, ``protocol``,
 ``preset``, ``seeds``, ``out``, ``group``, ``n_splits``, ``folds``, ``repeats``, ``val_size``,
 ``normalize``, ``split_seed``, ``tune``, ``data_root``, ``dataset_options``, ``n_jobs``, ...; see
-:mod:`benchmark.spec`), builds the same validated :class:`benchmark.spec.RunSpec` the command
-line builds, runs or resumes it, writes the same run directory, and returns :class:`Results`.
+`benchmark.spec`), builds the same validated `benchmark.spec.RunSpec` the command
+line builds, runs or resumes it, writes the same run directory, and returns `Results`.
 ``methods`` may list registered names, ``name[key=value]`` specs, and method classes or
-instances that no registry knows (a :class:`methods.base.BaseMethod` subclass; named after its
-class, its parameters and source in the job key)::
+instances that no registry knows (a `methods.base.BaseMethod` subclass; named after its
+class, its parameters and source in the job key):
 
     import benchmark
     res = benchmark.run(methods=["prior", "aa-knn", MyMethod], preset="smoke", out="runs/try")
@@ -55,9 +55,9 @@ class Outcome:
 def execute(options: dict) -> Outcome:
     """Run (or resume) the run the options describe (named as the command line's flags; the
     config file's options merged in by the caller) and render its tables: the one
-    orchestration behind ``python -m benchmark run`` and :func:`run`.
+    orchestration behind ``python -m benchmark run`` and `run`.
 
-    When nothing can have changed (:func:`benchmark.fastpath.cached_table`: the same request,
+    When nothing can have changed (`benchmark.fastpath.cached_table`: the same request,
     code and method sources, every record finished and verified), the finished table is returned
     without planning a job. Otherwise the spec is built and validated before any directory is
     made, every job not yet recorded runs, and the tables are rendered unless every job of a
@@ -98,15 +98,15 @@ def execute(options: dict) -> Outcome:
 
 def run(methods="all", **options) -> Results:
     """Run (or resume) a benchmark; keywords as the command line's flags (module docstring).
-    The same orchestration as the command line (:func:`execute`): a warm re-run of a finished,
+    The same orchestration as the command line (`execute`): a warm re-run of a finished,
     unchanged run reads it back without planning a job."""
     outcome = execute({"methods": methods, **options})
     return load(outcome.rundir, allow_mixed_code=True)
 
 
 def load(out, allow_incomplete: bool = False, allow_mixed_code: bool = False) -> Results:
-    """The :class:`Results` of a finished run directory (an experiment's parts together), read
-    by :func:`benchmark.results.open_run`."""
+    """The `Results` of a finished run directory (an experiment's parts together), read
+    by `benchmark.results.open_run`."""
     from .reporting import annotated_tables
     from .results import open_run
 

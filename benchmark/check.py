@@ -10,19 +10,19 @@ differently), nor on re-seeding. Each cell's tolerance is therefore measured, no
 
 Tables and columns are keyed by structured fields, not by display text
 -------------------------------------------------------------------------
-A table is the records sharing a :class:`benchmark.results.TableKey` (grouped by
-:func:`benchmark.results.group`, the one grouping every reader uses): dataset and its options
+A table is the records sharing a `benchmark.results.TableKey` (grouped by
+`benchmark.results.group`, the one grouping every reader uses): dataset and its options
 (without paths: the same recordings elsewhere are the same table), protocol and its options
 (``normalize`` taken out into its own field, "none" when absent), preset and the table's tuning
 budget (the largest per-method budget, 0 for defaults). A column is a method
-spec (:func:`column_spec`): name, variant, parameters, dropped modalities and tuning budget.
+spec (`column_spec`): name, variant, parameters, dropped modalities and tuning budget.
 Column labels (and each table's key in brief, its "title") are stored beside them for people
 to read, never matched: rewording a table title or a column label changes nothing. Seeds are not part of the key (a seed run of
 the same table is the same table); the baseline records them, and a run with other seeds is
 noted.
 
 A table's means are computed here from the records, as the tables compute them:
-:func:`reports.tables.build_table` over :func:`benchmark.records.records_frame` rows of the
+`reports.tables.build_table` over `benchmark.records.records_frame` rows of the
 table (the trial-balanced mean where available), with each column's label replaced by its
 spec so that two specs never share a column.
 
@@ -63,7 +63,7 @@ torch release's initialiser) moves seeded methods by that much and changes no co
 table's own spread allows. Cells of methods that use no randomness get 0 here. *Floor*: a cell
 with no measured spread (deterministic, kernel-independent methods; a spread run where the
 column failed) still needs a margin for libm and compiler rounding that two kernels on one
-machine do not show. The floors (:data:`FLOORS`) are about 1/500–1/1000 of each metric's
+machine do not show. The floors (`FLOORS`) are about 1/500–1/1000 of each metric's
 typical value on the smoke presets and some 100× the largest cross-kernel |Δ| of the stable
 classical methods there (≤ 2e-6), while the smallest change a code edit makes to a smoke table
 is typically ≥ 1e-3: the gate stays sharp for stable methods and measured-loose for
@@ -120,7 +120,7 @@ REGENERATE = ("regenerate it with `python -m benchmark check RUN --baseline FILE
 
 # ----------------------------------------------------------------------------- keys
 def key_text(key: dict) -> str:
-    """A stored table key in brief (:meth:`benchmark.results.TableKey.text`)."""
+    """A stored table key in brief (`benchmark.results.TableKey.text`)."""
     return TableKey.from_dict(key).text()
 
 
@@ -182,8 +182,8 @@ def seeds_of(records: list[dict]) -> list[list[int]]:
 
 
 def run_tables(records: list[dict]) -> dict[str, RunTable]:
-    """canonical(table key) -> :class:`RunTable` with each column's means: the tables of
-    :func:`benchmark.results.group`, each column labelled by its method spec so that two specs
+    """canonical(table key) -> `RunTable` with each column's means: the tables of
+    `benchmark.results.group`, each column labelled by its method spec so that two specs
     never share a column, whatever the display labels say."""
     out = {}
     for tr in group(records):
@@ -274,7 +274,7 @@ def cell_tolerance(metric: str, kernel_delta: float | None, seed_std: float | No
 
 def derive(path, records: list[dict], spread: list[tuple[object, list[dict]]]) -> dict:
     """The baseline payload of the run at ``path`` (its ``records``), with tolerances from the
-    ``spread`` runs ((path, records) each; classified by :func:`classify`)."""
+    ``spread`` runs ((path, records) each; classified by `classify`)."""
     base = run_summary(path, records)
     tables = run_tables(records)
     if not tables:

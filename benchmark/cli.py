@@ -44,7 +44,7 @@ def _parse_kv(items: list[str]) -> dict:
 
 def _int_or_text(text: str):
     """``--folds 3`` -> 3, ``--folds all`` -> "all": typed as a config file would give it, so
-    the one declared check (:data:`benchmark.spec.RUN_OPTIONS`) judges both alike."""
+    the one declared check (`benchmark.spec.RUN_OPTIONS`) judges both alike."""
     try:
         return int(text)
     except ValueError:

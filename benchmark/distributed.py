@@ -2,7 +2,7 @@
 
 The dataset is scattered to every worker once (``broadcast=True``) and jobs receive a
 reference to it, so it is shipped once per worker, not once per job. Jobs run the same
-:func:`benchmark.worker.execute` as the local backends; workers return records and
+`benchmark.worker.execute` as the local backends; workers return records and
 predictions to the client, which writes them, so workers need no shared filesystem.
 
 A worker must run the client's code: a record is stamped with the client's code fingerprint

@@ -1,7 +1,7 @@
-"""The suite's own errors: every user-facing failure is a :class:`BenchmarkError`.
+"""The suite's own errors: every user-facing failure is a `BenchmarkError`.
 
-The root of the family, :class:`BenchmarkError`, and the two errors the lower packages raise,
-:class:`DataError` (bad data) and :class:`ParameterError` (a value outside its declared
+The root of the family, `BenchmarkError`, and the two errors the lower packages raise,
+`DataError` (bad data) and `ParameterError` (a value outside its declared
 constraint), live in ``datasets/errors.py`` (imports only run downward, and ``datasets`` and
 ``methods`` raise them); they are re-exported here, so ``from benchmark.errors import
 BenchmarkError`` and ``except BenchmarkError`` catch every one of them.

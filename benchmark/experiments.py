@@ -1,4 +1,4 @@
-"""Running the paper's experiments (declared in :mod:`protocols.experiments`).
+"""Running the paper's experiments (declared in `protocols.experiments`).
 
 Each part of an experiment is one ordinary run into its own sub-directory of the experiment's
 ``--out``; ``experiment.json`` lists the parts, so ``report`` renders every one. Every part

@@ -15,7 +15,7 @@ hold, which is checked without importing methods or data:
 - the dataset is generated from code (``synthetic*``), so its content is covered by the code
   fingerprint (real datasets always take the full path: their files may change);
 - every expected job has a valid, finished record, read and verified by the one reader every
-  command uses (:meth:`benchmark.rundir.RunDir.read_record`: schema, predictions checksum, and
+  command uses (`benchmark.rundir.RunDir.read_record`: schema, predictions checksum, and
   metrics re-derived from the predictions), none of them needing a correction, and ``table.md``
   is newer than all of them. A record whose stored numbers disagree with its predictions is
   named there and corrected, and the full path renders the table again from the true values.
@@ -65,8 +65,8 @@ def _file_hash(path: Path | None) -> str | None:
 
 def method_sources(classes) -> dict[str, str | None]:
     """Module name -> hash of its file, for each method class defined outside the suite's
-    packages (those are covered by :func:`code_fingerprint`); None for a class without a file
-    (``__main__`` of a notebook), which :func:`cached_table` never trusts."""
+    packages (those are covered by `code_fingerprint`); None for a class without a file
+    (``__main__`` of a notebook), which `cached_table` never trusts."""
     out = {}
     for cls in classes:
         module = cls.__module__

@@ -4,13 +4,13 @@ A job's key is the SHA-256 of its canonical JSON config: method (name, variant, 
 params, preset, code version, a hash of its source, tuning budget when tuned), dataset (name,
 options, content fingerprint), protocol (name, options, split seed, fold, and a hash of the
 fold's train, validation and test indices), dropped modalities, seed, and a hash of the code
-every job shares (:data:`SHARED_CODE`: the method base classes and training loop, the data
+every job shares (`SHARED_CODE`: the method base classes and training loop, the data
 container and normalisation, the worker and the tuner, this module). Re-running skips keys
 already recorded, so a killed run resumes and adding a method runs only that method; changing
 any of these gives new keys, never a stale cached result. What is not in the key cannot go
 stale either: feature recipes are in the dataset's content fingerprint (the feature cache is
 keyed by the recipes' source), metrics are re-scored from stored predictions when their
-definitions change (:mod:`benchmark.records`).
+definitions change (`benchmark.records`).
 """
 from __future__ import annotations
 

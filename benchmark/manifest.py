@@ -1,12 +1,12 @@
 """``run.json``: the typed manifest of a run directory.
 
-It holds the run spec once (:meth:`benchmark.spec.RunSpec.to_dict`, which ``run --config
+It holds the run spec once (`benchmark.spec.RunSpec.to_dict`, which ``run --config
 RUN/run.json`` reads back) and what the run learned while running: the loader options it
 resolved (the preset's data size included), the dataset's emotion names and label items, the
 code fingerprint, the source files of the methods it ran (so the warm re-run fast path notices an
 edited plugin), the expected job keys, and the wall time of the last ``run``.
 
-Only :class:`benchmark.rundir.RunDir` reads and writes the file, through :class:`Manifest`;
+Only `benchmark.rundir.RunDir` reads and writes the file, through `Manifest`;
 nothing else looks into it by key. A manifest written by an earlier version (format 1: the spec,
 the request as typed and eight flat fields) is read and converted when next written.
 """
@@ -24,12 +24,12 @@ PATH_OPTIONS = ("data_root",)
 
 
 def without_paths(options: dict) -> dict:
-    """``options`` without :data:`PATH_OPTIONS`."""
+    """``options`` without `PATH_OPTIONS`."""
     return {k: v for k, v in options.items() if k not in PATH_OPTIONS}
 
 
 def request_hash(request: dict) -> str:
-    """A fingerprint of the options as given (:func:`benchmark.spec.request`): the fast path
+    """A fingerprint of the options as given (`benchmark.spec.request`): the fast path
     compares it without importing any method."""
     return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

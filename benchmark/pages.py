@@ -1,12 +1,12 @@
 """Pages generated from committed results, so no results number in README or docs is typed by hand.
 
-Committed reference results live under ``results/<name>/`` (:func:`add`, ``python -m benchmark
+Committed reference results live under ``results/<name>/`` (`add`, ``python -m benchmark
 pages --add RUN_DIR --name NAME``): the run's ``run.json`` (its spec: ``run --config
 results/NAME/run.json`` reproduces it), its ``results.csv`` (one row per job) and ``meta.json``
 (the table titles, when, on what machine and kernels, at which commit, and the run's wall time).
 No predictions or records are committed: the pages need only the rows.
 
-:func:`render` writes, from those files and the command-line parser:
+`render` writes, from those files and the command-line parser:
 
 - ``docs/results/<name>.md``, one page per committed run: the setting (the table's title), the
   ranked table with its floor, reference, spread and significance notes, the command that
@@ -39,7 +39,7 @@ def add(run_dir: Path, name: str) -> Path:
     """Commit-ready copy of a finished run's spec and rows under ``results/<name>/``; its
     ``meta.json`` stores each table's typed key and title, so a page never parses text. ``name``
     is one folder of ``results/`` (never a path that leaves it). The records are read through
-    :func:`benchmark.results.open_run`, so a record whose stored metrics disagree with its
+    `benchmark.results.open_run`, so a record whose stored metrics disagree with its
     predictions is committed with the re-derived values."""
     from .results import open_run
     from .validate import out_name
@@ -76,7 +76,7 @@ def _reproduce(name: str, manifest) -> str:
 
 def committed_tables(name: str):
     """The tables of committed run ``name``: [(rows, TableKey, title)], from its ``results.csv``
-    and the keys and titles :func:`add` stored in its ``meta.json``."""
+    and the keys and titles `add` stored in its ``meta.json``."""
     import pandas as pd
 
     from .results import TableKey, group_rows
@@ -91,7 +91,7 @@ def committed_tables(name: str):
 def verify(run_dir: Path, name: str) -> list[str]:
     """Where a fresh run of committed result ``name`` (``run --config results/NAME/run.json``)
     disagrees with the committed rows: every table mean that differs by more than the
-    regression gate's floor for its metric (:data:`benchmark.check.FLOORS`, the rounding margin
+    regression gate's floor for its metric (`benchmark.check.FLOORS`, the rounding margin
     of deterministic methods), and every column present on one side only. Empty when the code
     still makes the numbers the pages show."""
     from .check import FLOORS

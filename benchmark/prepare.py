@@ -2,7 +2,7 @@
 
 Runs the dataset's loader, which extracts every subject's features in parallel (joblib,
 ``n_jobs``) behind a progress bar and stores them in the per-subject feature cache
-(:mod:`datasets.cache`); later ``run`` commands with the same data and options read the cache.
+(`datasets.cache`); later ``run`` commands with the same data and options read the cache.
 """
 from __future__ import annotations
 

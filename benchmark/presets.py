@@ -1,7 +1,7 @@
 """Run presets. A preset chooses the synthetic data size and whether deterministic GPU
 algorithms are on (here), each method's training budget (the method's own ``presets`` table,
 ``BaseMethod.presets``; the deep methods' shared budget in ``methods/training.py``) and the
-tuning budget (:func:`benchmark.tuning.budget`).
+tuning budget (`benchmark.tuning.budget`).
 
 - ``smoke``: seconds, for CI and the conformance tests.
 - ``quick``: the default; the whole default benchmark, every trial tested, in ~2.5 minutes on a 2-core CPU.

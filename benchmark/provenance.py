@@ -1,7 +1,7 @@
 """Provenance recorded in every result record: what ran the job, so that two runs can be told
 comparable or not afterwards.
 
-:func:`provenance` returns (computed once per process, cached)::
+`provenance` returns (computed once per process, cached)::
 
     versions     the libraries that shape a number: numpy, scipy, pandas, scikit-learn, torch,
                  joblib, POT, mne, neurokit2, threadpoolctl, and python (None: not installed)
@@ -22,7 +22,7 @@ comparable or not afterwards.
                  and mkldnn are available, CUDA and cuDNN versions; None without torch
     env          the variables that force a kernel: OPENBLAS_CORETYPE, MKL_ENABLE_INSTRUCTIONS,
                  MKL_CBWR, ATEN_CPU_CAPABILITY (None: unset)
-    kernel       :func:`kernel_signature`: one line naming the math kernels that ran
+    kernel       `kernel_signature`: one line naming the math kernels that ran
 
 Torch is imported to read its CPU capability (about a second, once per run); without torch
 the ``torch`` entry is None and the rest is unchanged. Any probe that fails leaves its field

@@ -3,7 +3,7 @@ tidy row in ``results.csv``.
 
 A record that parses is not yet a result: a hand-edited, partly restored or older record may
 lack fields that reporting needs, and its predictions file may be gone or truncated. The run
-directory and the warm re-run fast path ask :func:`problem` before trusting a record, so a
+directory and the warm re-run fast path ask `problem` before trusting a record, so a
 damaged job is named and recomputed instead of breaking ``report`` later.
 
 Fields a finished record carries beside its scores (the schema below requires those every
@@ -11,7 +11,7 @@ version wrote; the rest are optional, absent from records written before they ex
 
 - ``n_train``: samples the final model was fitted on. For a method that does not use the
   validation part, or that refits after choosing a setting on it, this includes the validation
-  part (:func:`benchmark.tuning.final_fit`); ``val_use`` says which: ``"merged"``,
+  part (`benchmark.tuning.final_fit`); ``val_use`` says which: ``"merged"``,
   ``"refit"``, ``"held-out"`` (early-stopped on it, never trained on it) or ``"none"`` (the
   fold has no validation part).
 - ``n_val``, ``n_val_trials``, ``n_val_subjects``: the validation part the protocol carved
@@ -19,13 +19,13 @@ version wrote; the rest are optional, absent from records written before they ex
   table note can state what was held out (``--val-size``).
 - ``n_test``, ``n_test_trials``: the test part scored.
 
-Scores are computed in one place, :func:`scores`, which stamps them with
-:func:`metrics_version` (a hash of the metric definitions' source): a record scored by other
-definitions is re-scored from its stored predictions when read (:class:`benchmark.rundir.RunDir`).
+Scores are computed in one place, `scores`, which stamps them with
+`metrics_version` (a hash of the metric definitions' source): a record scored by other
+definitions is re-scored from its stored predictions when read (`benchmark.rundir.RunDir`).
 
 A record's numbers are never taken on trust either: the checksum proves the predictions are the
 ones written, not that the metrics beside them are theirs (a record edited by hand, or merged
-from another run, keeps a valid checksum). :func:`score_mismatch` re-derives the scores from the
+from another run, keeps a valid checksum). `score_mismatch` re-derives the scores from the
 predictions on every read and names any that differ; the reader then uses the re-derived ones.
 """
 from __future__ import annotations
@@ -107,7 +107,7 @@ def problem(rec, key: str, predictions: Path) -> str | None:
 
 @functools.cache
 def metrics_version() -> str:
-    """Hash of the metric definitions (the source of :mod:`core.metrics`)."""
+    """Hash of the metric definitions (the source of `core.metrics`)."""
     return hashlib.sha256(Path(metric_defs.__file__).read_bytes()).hexdigest()[:16]
 
 

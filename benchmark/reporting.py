@@ -2,10 +2,10 @@
 row, the cost table, and on request figures, a self-contained HTML page and the comparison
 with the paper's published numbers.
 
-Every table's title says what produced it (:meth:`benchmark.results.TableKey.title`): dataset
+Every table's title says what produced it (`benchmark.results.TableKey.title`): dataset
 and label construction, protocol and split design, feature normalisation, preset, and defaults or
 tuning. Titles are for people: tables are made and matched by their typed key
-(:mod:`benchmark.results`), never by this text."""
+(`benchmark.results`), never by this text."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +21,7 @@ from .rundir import RunDir
 
 
 def annotated_tables(part: Part) -> list[tuple[Table, pd.DataFrame, dict]]:
-    """Per table of a run's part (:func:`benchmark.results.group`): the table annotated with
+    """Per table of a run's part (`benchmark.results.group`): the table annotated with
     significance marks and the label-correlation row, the rows it was built from, and its tests
     ({metric: MetricTest})."""
     out = []
@@ -73,7 +73,7 @@ def _figures(rundir: RunDir, tables, emotions) -> list[Path]:
 def render_part(part: Part, formats=("md", "tex"), with_figures: bool = False, html: bool = False,
                 compare_paper: bool = False) -> str:
     """Write ``table.md``/``table.tex`` (and figures, ``report.html``, the paper comparison on
-    request) for one run read by :func:`benchmark.results.read_part`; return the Markdown.
+    request) for one run read by `benchmark.results.read_part`; return the Markdown.
     Renders from what the run wrote (records, predictions with their true labels, run.json),
     never reloading the dataset. ``compare_paper`` on a dataset the paper did not use raises
     ``ValueError`` saying so."""
@@ -131,9 +131,9 @@ def render_any(out: RunDir | Path, formats=("md", "tex"), allow_incomplete: bool
                with_figures: bool = False, html: bool = False, compare_paper: bool = False,
                allow_mixed_code: bool = False) -> str:
     """Render a plain run, or every part of an experiment (with its sweep curves), read once by
-    :func:`benchmark.results.open_run`, which refuses an incomplete run
-    (:class:`~benchmark.results.IncompleteRunError`) unless ``allow_incomplete`` (the tables
-    then say what is missing) and records of mixed code (:class:`~benchmark.results.MixedCodeError`)
+    `benchmark.results.open_run`, which refuses an incomplete run
+    (`IncompleteRunError`) unless ``allow_incomplete`` (the tables
+    then say what is missing) and records of mixed code (`MixedCodeError`)
     unless ``allow_mixed_code`` (the tables then say so)."""
     run = open_run(out, allow_incomplete=allow_incomplete, allow_mixed_code=allow_mixed_code)
     sweeps = (run.experiment or {}).get("sweeps", {})

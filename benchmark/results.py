@@ -1,14 +1,14 @@
 """The one reader of a finished run: its parts, its records, and their grouping into tables.
 
 Reporting (``report``, the table ``run`` prints), the regression gate (``check``), the results
-pages (``pages``) and ``benchmark.load`` all read a run through :func:`open_run`. It walks a
-plain run or an experiment's parts once, refuses an incomplete run (:class:`IncompleteRunError`)
-or records made by different code (:class:`MixedCodeError`) once, and groups the records into
-tables by a typed :class:`TableKey`: dataset and its options (without paths: the key says what
+pages (``pages``) and ``benchmark.load`` all read a run through `open_run`. It walks a
+plain run or an experiment's parts once, refuses an incomplete run (`IncompleteRunError`)
+or records made by different code (`MixedCodeError`) once, and groups the records into
+tables by a typed `TableKey`: dataset and its options (without paths: the key says what
 the data is, not where it lies), protocol and its options, feature normalisation, preset and
 tuning budget. The key carries the table's title and what the stimulus oracle means under its
 protocol; both come from the key's fields and the protocol's own description
-(:class:`protocols.Protocol`), never from parsing text.
+(`protocols.Protocol`), never from parsing text.
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ class TableKey:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TableKey":
-        """The inverse of :meth:`to_dict` (a baseline's or a committed result's stored key)."""
+        """The inverse of `to_dict` (a baseline's or a committed result's stored key)."""
         return cls(d["dataset"]["name"], without_paths(dict(d["dataset"].get("options") or {})),
                    d["protocol"]["name"], dict(d["protocol"].get("options") or {}),
                    d.get("normalize") or "none", d.get("preset"), int(d.get("tune") or 0))
@@ -144,7 +144,7 @@ class TableKey:
 
     def title(self, records: list[dict], items: str | None = None) -> str:
         """``dataset [items=...] — protocol (design) — normalisation — preset — defaults/tuning``;
-        ``items`` is the label construction the run recorded (:class:`benchmark.manifest.Manifest`)."""
+        ``items`` is the label construction the run recorded (`benchmark.manifest.Manifest`)."""
         items = items_text(self.dataset_options.get("items", items))
         return " — ".join([
             self.dataset + (f" [items={items}]" if items else ""), self.protocol_phrase(),
@@ -184,7 +184,7 @@ class TableRecords:
     rundir: RunDir | None = None
 
     def table(self, frame: pd.DataFrame | None = None):
-        """The plain ranked table (:func:`reports.tables.build_table`) of these rows, or of
+        """The plain ranked table (`reports.tables.build_table`) of these rows, or of
         ``frame`` (the same rows relabelled, as the regression gate does)."""
         from reports.tables import build_table
 
@@ -193,7 +193,7 @@ class TableRecords:
 
 
 def group(records: list[dict], items: str | None = None, rundir: RunDir | None = None) -> list[TableRecords]:
-    """The records grouped into tables by :class:`TableKey`, in order of first appearance."""
+    """The records grouped into tables by `TableKey`, in order of first appearance."""
     groups: dict[str, list[dict]] = {}
     for r in records:
         groups.setdefault(TableKey.of_config(r["config"]).untuned(), []).append(r)
@@ -242,7 +242,7 @@ def _code_versions(records: list[dict]) -> dict[str, list[dict]]:
 
 def mixed_code(rundir: RunDir, records: list[dict], allow: bool) -> str | None:
     """None when every record was made by the same code; else the note for the table (with
-    ``allow``) or :class:`MixedCodeError` naming the versions and an example record of each."""
+    ``allow``) or `MixedCodeError` naming the versions and an example record of each."""
     versions = _code_versions(records)
     if len(versions) < 2:
         return None

@@ -3,26 +3,26 @@
 Layout of a run directory (``runs/<dataset>-<protocol>-<preset>`` unless ``--out``)::
 
     run.json             the run spec, the dataset's emotion names and the expected job keys
-    records/<key>.json   one record per job (format: :mod:`benchmark.records`)
+    records/<key>.json   one record per job (format: `benchmark.records`)
     predictions/<key>.npz  the job's predictions, test indices, true labels and trial ids
-    results.csv          the tidy rows of the records (:func:`benchmark.records.records_frame`)
+    results.csv          the tidy rows of the records (`benchmark.records.records_frame`)
     experiment.json      experiments only: the parts, each a sub-directory laid out like this
     table.md, table.tex  the rendered tables
     figures/, report.html  on request
-    .lock                held while a command writes (:mod:`benchmark.lock`)
+    .lock                held while a command writes (`benchmark.lock`)
 
 Nothing else in the suite builds a path inside a run directory. Writes are atomic (a temporary
 file renamed into place), so a run killed at any moment leaves a complete file or none, and
 files get the permissions the user's umask gives. A record is read and verified (schema,
-predictions checksum) once per :class:`RunDir` object; the command line keeps one object per
+predictions checksum) once per `RunDir` object; the command line keeps one object per
 directory for a whole command, so ``run`` followed by its table reads nothing twice.
 
 A record whose metrics were computed by other metric definitions (``metrics_version`` differs
-from :func:`benchmark.records.metrics_version`) is re-scored from its stored predictions and
+from `benchmark.records.metrics_version`) is re-scored from its stored predictions and
 labels when read, and rewritten: a metric fix needs no retraining and never leaves a stale
 number behind. A record whose stored metrics do not match its predictions (edited by hand, copied
 from elsewhere) is named in a warning, re-derived from the predictions and rewritten the same way
-(:func:`benchmark.records.score_mismatch`): every reader — ``benchmark.load``, ``report``,
+(`benchmark.records.score_mismatch`): every reader — ``benchmark.load``, ``report``,
 ``check``, ``pages --add``, a resumed or warm re-run — reads records here, so none uses such a
 number as is.
 
@@ -146,7 +146,7 @@ class RunDir:
         return self._parts[name]
 
     def lock(self, shared: bool = False, create: bool = True):
-        """Context manager holding the directory's lock (:func:`benchmark.lock.locked`)."""
+        """Context manager holding the directory's lock (`benchmark.lock.locked`)."""
         return locked(self.root, shared=shared, create=create)
 
     # ---------------------------------------------------------------- manifest and experiment
@@ -154,7 +154,7 @@ class RunDir:
         atomic_write(self.manifest_path, manifest.to_json())
 
     def manifest(self) -> Manifest:
-        """``run.json`` (:class:`benchmark.manifest.Manifest`), checked; :class:`RunDirError`
+        """``run.json`` (`benchmark.manifest.Manifest`), checked; `RunDirError`
         naming the file when absent or damaged."""
         path = self.manifest_path
         if not path.exists():
@@ -175,7 +175,7 @@ class RunDir:
 
     def experiment(self) -> dict | None:
         """``experiment.json`` of an experiment run directory, checked, or None for a plain run;
-        :class:`RunDirError` naming the file when it is damaged (cut off, hand-edited)."""
+        `RunDirError` naming the file when it is damaged (cut off, hand-edited)."""
         path = self.experiment_path
         if not path.exists():
             return None
@@ -299,7 +299,7 @@ class RunDir:
 
 def read_manifest(path: Path) -> Manifest:
     """The manifest at ``path`` (a run's ``run.json``, or a committed copy of one);
-    :class:`RunDirError` naming the file when it cannot be read."""
+    `RunDirError` naming the file when it cannot be read."""
     try:
         manifest = Manifest.from_dict(json.loads(Path(path).read_text()))
         if not all(plain_name(k) for k in manifest.jobs):

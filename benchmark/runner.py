@@ -2,7 +2,7 @@
 and write records and ``results.csv``.
 
 Jobs run in worker processes through joblib (``n_jobs``) or on a Dask cluster
-(``scheduler``); the same :func:`benchmark.worker.execute` runs in every case, each job seeded
+(``scheduler``); the same `benchmark.worker.execute` runs in every case, each job seeded
 from its own key and limited to ``threads_per_job`` BLAS/torch threads, so metrics do not depend
 on the backend or on how many jobs run at once.
 """
@@ -217,7 +217,7 @@ def run(cfg: RunSpec, rundir: RunDir | None = None) -> RunOutcome:
 
 
 def _manifest(cfg: RunSpec, options: dict, data: FeatureSet, jobs: list[Job]) -> Manifest:
-    """``run.json``: the spec, and what the run learned (module :mod:`benchmark.manifest`), so
+    """``run.json``: the spec, and what the run learned (module `benchmark.manifest`), so
     ``report`` can check completeness and render without reloading the dataset."""
     from .fastpath import code_fingerprint, method_sources
 

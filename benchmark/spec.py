@@ -1,24 +1,24 @@
 """One declared, frozen spec of a run, built the same way from the command line, a config file
 and the Python API.
 
-:func:`build` takes the options by the names of the command line's flags (``methods``,
+`build` takes the options by the names of the command line's flags (``methods``,
 ``dataset``, ``data_root``, ``dataset_options``, ``protocol``, ``group``, ``n_splits``,
 ``folds``, ``repeats``, ``val_size``, ``normalize``, ``preset``, ``seeds``, ``split_seed``,
 ``tune``, ``out``, ``n_jobs``, ``time_limit``, ``scheduler``, ``dask_local``), checks every one
-of them before any data is loaded (:mod:`benchmark.validate`), and returns a :class:`RunSpec`.
+of them before any data is loaded (`benchmark.validate`), and returns a `RunSpec`.
 ``python -m benchmark run`` passes the flags it was given; ``run --config FILE`` reads the same
 names from a TOML, YAML or JSON file (flags given beside it win); ``benchmark.run(...)`` takes
-them as keywords. A run writes its spec into ``run.json`` (:meth:`RunSpec.to_dict`), so
+them as keywords. A run writes its spec into ``run.json`` (`RunSpec.to_dict`), so
 ``run --config RUN_DIR/run.json --out NEW`` reproduces it.
 
-Each option's accepted values are declared once, in :data:`RUN_OPTIONS` (the constraint objects
-of :mod:`core.params`), and checked by :func:`check_options` — on the config file as read
-(naming the file) and on every :func:`build` — so a wrong type is one line naming the key, with
+Each option's accepted values are declared once, in `RUN_OPTIONS` (the constraint objects
+of `core.params`), and checked by `check_options` — on the config file as read
+(naming the file) and on every `build` — so a wrong type is one line naming the key, with
 no truthiness guess (``"references": "false"`` is refused, not read as true) and no part of a
 value dropped (``"methods": {"aa-knn": {"k": 3}}`` means ``aa-knn[k=3]``).
 
-What a preset means lives in :mod:`benchmark.presets` (data size of generated datasets), each
-method's ``presets`` table (training budget) and :func:`benchmark.tuning.budget` (tuning
+What a preset means lives in `benchmark.presets` (data size of generated datasets), each
+method's ``presets`` table (training budget) and `benchmark.tuning.budget` (tuning
 budget); the spec only names it.
 """
 from __future__ import annotations
@@ -61,10 +61,10 @@ class MethodList(Constraint):
 
 
 # Every run option's accepted values, declared once: the command line, the config loader and the
-# Python API all check against this table (:func:`check_options`) before anything else, so a
+# Python API all check against this table (`check_options`) before anything else, so a
 # wrong type is one line naming the key, never a traceback, a truthiness guess or a dropped part.
 # Ranges that depend on the protocol or the loader (``n_splits``, ``val_size``, dataset options)
-# are the protocol's and loader's own declarations, checked by :mod:`benchmark.validate`.
+# are the protocol's and loader's own declarations, checked by `benchmark.validate`.
 SEED = Int(low=0)
 RUN_OPTIONS: dict[str, Constraint] = {
     "methods": MethodList(),
@@ -90,8 +90,8 @@ def option_name(key: str) -> str:
 
 
 def check_options(options: dict, where: str = "") -> None:
-    """Refuse unknown option names and values their declaration (:data:`RUN_OPTIONS`) does not
-    accept, with one :class:`UsageError` naming the key (and ``where``: the config file).
+    """Refuse unknown option names and values their declaration (`RUN_OPTIONS`) does not
+    accept, with one `UsageError` naming the key (and ``where``: the config file).
     ``None`` means "not given" (the command line's unset flags)."""
     prefix = f"{where}: " if where else ""
     unknown = sorted(set(options) - set(OPTIONS))
@@ -128,7 +128,7 @@ class RunSpec:
     """A run: what is computed (methods, data, protocol, preset, seeds, tuning, normalisation,
     references) and where and how (output directory, workers, time limit, cluster).
 
-    ``methods`` holds :class:`methods.registry.MethodSpec` objects; ``protocol_options`` the
+    ``methods`` holds `methods.registry.MethodSpec` objects; ``protocol_options`` the
     splitter's options plus ``normalize`` when it is not ``"none"``; ``drops`` the modality
     drops of an experiment part (not a user option).
     """
@@ -143,7 +143,7 @@ class RunSpec:
     split_seed: int | None = None
     tune: int | None = None
     # add the prior and (where the data has a stimulus) the stimulus oracle unless listed; on in
-    # every spec :func:`build` makes (command line, config, API), off for a bare RunSpec
+    # every spec `build` makes (command line, config, API), off for a bare RunSpec
     references: bool = False
     # deterministic torch algorithms (GPU); None: the preset's rule (benchmark.presets)
     deterministic: bool | None = None
@@ -173,7 +173,7 @@ class RunSpec:
         return Path(self.out) if self.out else RunDir.default(self.dataset, self.protocol, self.preset).root
 
     def to_dict(self) -> dict:
-        """The spec as plain JSON values, in the option names :func:`build` takes; what
+        """The spec as plain JSON values, in the option names `build` takes; what
         determines the results, not where they are written or how many workers computed them."""
         options = dict(self.protocol_options)
         out = {"methods": [m.reference for m in self.methods], "dataset": self.dataset,
@@ -185,8 +185,8 @@ class RunSpec:
 
 
 def build(**options) -> RunSpec:
-    """A validated :class:`RunSpec` from options named as the command line's flags (see the
-    module docstring); unknown names and bad values raise :class:`UsageError` naming them."""
+    """A validated `RunSpec` from options named as the command line's flags (see the
+    module docstring); unknown names and bad values raise `UsageError` naming them."""
     from core.params import ParameterError
     from methods.registry import resolve_methods
 
@@ -261,7 +261,7 @@ def _unique_keys(pairs: list) -> dict:
 
 def read_config(path: Path) -> dict:
     """Run options from a TOML, YAML or JSON file (a run's ``run.json`` included: its ``spec``),
-    as :func:`build` takes them; :class:`UsageError` naming the file when it cannot be read."""
+    as `build` takes them; `UsageError` naming the file when it cannot be read."""
     path = Path(path)
     try:
         text = path.read_text()

@@ -2,7 +2,7 @@
 validation split, never on the test part.
 
 For a job with budget N > 0 (``run --tune N``, or the ``paper`` preset for a method whose paper
-tuned, see :func:`budget`):
+tuned, see `budget`):
 
 - **Space.** The method's ``search_space`` (``methods.base.BaseMethod``), minus the keys the job
   fixes itself: its variant's overrides (an ablation stays an ablation) and its explicit
@@ -14,14 +14,14 @@ tuned, see :func:`budget`):
   drawn with the job's *base* seed, not its key: every fold of a seed tries the same
   candidates, so traces compare across folds.
 - **Score.** Each candidate is built with the job's own ``random_state``, fitted by
-  ``fit(train, val)`` and scored with the suite's KL (:func:`core.metrics.evaluate`) on
-  ``val``. :func:`fit_job` never receives the test part, so no test sample can reach the
+  ``fit(train, val)`` and scored with the suite's KL (`core.metrics.evaluate`) on
+  ``val``. `fit_job` never receives the test part, so no test sample can reach the
   selection. The lowest validation KL wins; ties go to the earlier candidate (the default).
 - **Deep methods** early-stop on ``val`` and are selected on the same ``val``. Their
   validation KL is the best epoch's, so it is optimistic, but equally for every candidate; a
   second inner split would train the final model on less data than the candidates that chose
   it. The test part stays untouched either way.
-- **What the final model trains on, one rule for every method** (:func:`final_fit`), tuned or
+- **What the final model trains on, one rule for every method** (`final_fit`), tuned or
   not, so tuned and default results differ in the hyper-parameters only, never in the data:
 
   - a configuration that does not use ``val`` (``needs_validation()`` False: the classical
@@ -40,7 +40,7 @@ tuned, see :func:`budget`):
   The record's ``n_train`` counts what the final model trained on, ``n_val`` the validation
   part the protocol carved, ``val_use`` which of the rules applied (``"none"`` when the fold
   has no validation part).
-- **Record.** ``rec["tuning"]`` (:func:`fit_job`) holds the budget, the searched space, the
+- **Record.** ``rec["tuning"]`` (`fit_job`) holds the budget, the searched space, the
   fixed keys, the chosen parameters, every candidate with its validation KL and fit seconds,
   and the total tuning seconds. The budget is part of the job key (``config.method.tune``,
   absent when 0, so untuned keys are unchanged).
@@ -74,7 +74,7 @@ PAPER_BUDGET = 20
 
 def budget(cls: type[BaseMethod], preset: str, tune: int | None) -> int:
     """Configurations to try for ``cls``: ``tune`` when given (0 = defaults); when ``None``
-    the preset decides: :data:`PAPER_BUDGET` in the ``paper`` preset for a method whose paper
+    the preset decides: `PAPER_BUDGET` in the ``paper`` preset for a method whose paper
     tuned, else 0."""
     if tune is not None:
         return tune
@@ -103,7 +103,7 @@ def candidates(space: dict, default: dict, n: int, seed: int) -> tuple[list[dict
 def fit_job(job, train: FeatureSet,
             val: FeatureSet | None) -> tuple[BaseMethod, float, dict | None, dict]:
     """The job's fitted model, the seconds of its final fit, the tuning record (None when the
-    job is untuned) and what the final model trained on (:func:`final_fit`'s ``n_train`` and
+    job is untuned) and what the final model trained on (`final_fit`'s ``n_train`` and
     ``val_use``). The only place a job's model is fitted, tuned or not."""
     val = val if val is not None and len(val) else None
     if not job.tune:

@@ -1,7 +1,7 @@
 """Check a command's flags before any work starts.
 
 Everything here runs before data is loaded or a directory is created, so a typo costs a
-moment, not a data load, and leaves nothing behind. Each check raises :class:`UsageError`
+moment, not a data load, and leaves nothing behind. Each check raises `UsageError`
 naming the flag and what it accepts. Loader and protocol options are checked against the
 signature of the function that will receive them (``inspect.signature``), so a new loader or
 protocol is validated without a table to keep in step.
@@ -224,7 +224,7 @@ def protocol(name: str, options: dict, flags: dict[str, str]) -> None:
     A protocol must take every option. An experiment routes each option to the parts whose
     splitter takes it (``--group`` reaches the subject-dependent parts, not LOSO), so an option
     is refused only when no part of the experiment takes it. Values are checked by the
-    protocol's declared constraints (:attr:`protocols.Protocol.options`), so a bad value
+    protocol's declared constraints (`protocols.Protocol.options`), so a bad value
     (``--n-splits 1``) stops here, before the data loads.
     """
     from core.params import ParameterError, check_params

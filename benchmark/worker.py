@@ -1,8 +1,8 @@
 """The worker side of a run: fit, predict, check and score one job.
 
-:func:`execute` is what runs in a worker process (joblib's loky pool) or on a Dask worker; the
+`execute` is what runs in a worker process (joblib's loky pool) or on a Dask worker; the
 local and distributed backends import it from here, and the orchestration in
-:mod:`benchmark.runner` never needs to be imported by a worker. Each job is seeded from its own
+`benchmark.runner` never needs to be imported by a worker. Each job is seeded from its own
 key and limited to ``threads`` BLAS/torch threads, so metrics do not depend on the backend or on
 how many jobs run at once. Workers return (record, prediction); only the parent process writes
 to the run directory.

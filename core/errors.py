@@ -1,8 +1,8 @@
 """The root of the suite's error family, in the bottom package so every layer can raise it.
 
-Every user-facing failure of the suite — bad data (:class:`DataError`), a parameter outside
-its declared constraint (:class:`ParameterError`), a bad flag or run option, a damaged run
-directory (the subclasses in :mod:`benchmark.errors`) — is a :class:`BenchmarkError`, so one
+Every user-facing failure of the suite — bad data (`DataError`), a parameter outside
+its declared constraint (`ParameterError`), a bad flag or run option, a damaged run
+directory (the subclasses in `benchmark.errors`) — is a `BenchmarkError`, so one
 ``except BenchmarkError`` catches them all, in a script as in the command line (which prints
 it as one ``error:`` line, exit 2). It lives here, not in ``benchmark/``, because imports run
 only downward: ``datasets`` and ``methods`` cannot import ``benchmark``, yet raise these errors.
@@ -24,7 +24,7 @@ class DataError(BenchmarkError, ValueError):
 
 
 class ParameterError(BenchmarkError, ValueError):
-    """A value outside its declared constraint (:mod:`core.params`); the message names
+    """A value outside its declared constraint (`core.params`); the message names
     both. (A ``ValueError`` too, as scikit-learn's parameter errors are.)"""
 
 

@@ -93,7 +93,7 @@ def evaluate(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 def evaluate_balanced(truth: np.ndarray, pred: np.ndarray, groups) -> dict[str, float]:
     """Mean metrics with every group counting once: per group (a trial) the mean over its
     samples (windows), then the mean over groups. Labels are given per trial, so this is the
-    mean over the labels actually observed; :func:`evaluate` weights trials by their length."""
+    mean over the labels actually observed; `evaluate` weights trials by their length."""
     codes = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
     counts = np.bincount(codes)
     return {name: float((np.bincount(codes, weights=v) / counts).mean())

@@ -4,7 +4,7 @@ protocol options and dataset loader options alike.
 It lives in the bottom package, core, so that datasets, methods and protocols all declare with it.
 Every method declares, in its class attribute ``constraints``, one constraint per ``__init__``
 parameter (``random_state`` excepted). The declarations of a class and its bases are merged
-(:func:`declared`), so a deep method inherits the training loop's (``epochs``, ``lr``, ...).
+(`declared`), so a deep method inherits the training loop's (``epochs``, ``lr``, ...).
 They are checked before any work starts — by the ``name[key=value]`` parser, the config loader
 and the Python API — so ``mpcl[epochs=-5]`` is refused with one line naming the method, the
 parameter and what it accepts, instead of training nothing and being ranked. The conformance
@@ -14,9 +14,9 @@ search space satisfy them, so a plugin is held to the same rule.
 The constraint objects are small and composable: ``Int(low=1)``, ``Real(low=0, low_open=True)``,
 ``Choice("sum", "concat")``, ``Bool()``, ``Seq(Real(low=0))``, ``Optional(Int(low=1))`` and
 ``AnyOf(Real(low=0, low_open=True), Choice("auto"))``; ``Text()`` and ``Table()`` (a mapping with
-text keys) declare the run options of a config file (:data:`benchmark.spec.RUN_OPTIONS`). Protocols declare their options'
-constraints when they register (:func:`protocols.register_protocol`), dataset loaders theirs
-(:func:`datasets.register_dataset`).
+text keys) declare the run options of a config file (`benchmark.spec.RUN_OPTIONS`). Protocols declare their options'
+constraints when they register (`protocols.register_protocol`), dataset loaders theirs
+(`datasets.register_dataset`).
 """
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def declared(cls) -> dict[str, Constraint]:
 
 
 def check_params(constraints: dict[str, Constraint], params: dict, where: str) -> None:
-    """Raise :class:`ParameterError` for the first of ``params`` its constraint refuses.
+    """Raise `ParameterError` for the first of ``params`` its constraint refuses.
 
     ``where`` names the owner as the user typed it (``mpcl[epochs=-5]``, ``protocol 'loso'``).
     A parameter without a declaration is not checked here; the conformance checks require one.

@@ -1,6 +1,6 @@
 """Dataset registry: ``load_dataset(name, **options)`` for every loader.
 
-Loaders register with :func:`register_dataset`. A name may carry an argument after a colon
+Loaders register with `register_dataset`. A name may carry an argument after a colon
 (``ldl:SJAFFE``): the part after the colon is passed as ``arg``. Loader modules must keep
 heavy imports (mne, neurokit2, cv2) inside functions so listing datasets stays fast.
 """
@@ -18,7 +18,7 @@ _discovered = False
 
 def register_dataset(name: str, doc: str = "", constraints: dict | None = None) -> Callable:
     """Decorator registering ``fn(**options) -> FeatureSet`` under ``name``; ``constraints``
-    declares the accepted values of its options (:mod:`core.params`), checked before the
+    declares the accepted values of its options (`core.params`), checked before the
     data loads (``fn.constraints``)."""
 
     def deco(fn: Callable[..., FeatureSet]) -> Callable[..., FeatureSet]:

@@ -1,6 +1,6 @@
 """The one data container every loader, protocol and method shares.
 
-A :class:`FeatureSet` holds windows (samples) of multimodal features, their target emotion
+A `FeatureSet` holds windows (samples) of multimodal features, their target emotion
 distributions and the metadata protocols split on. It is immutable in spirit (arrays are
 made read-only) and validated on construction, so a method never receives broken data and a
 loader's mistake is reported where it happened, naming the subject, trial and field.
@@ -21,7 +21,7 @@ META_COLUMNS = ("subject", "trial", "window")
 # The meta columns a method may read at ``predict``: the declared allow-list, in this one place.
 # ``subject`` only: who is being recognised is known when a model is deployed (the deep methods'
 # subject codes and subject-dependent models read it). Every other column is withheld
-# (:meth:`FeatureSet.for_predict`): ``trial`` and ``stimulus`` name the stimulus (DMER's trial id
+# (`FeatureSet.for_predict`): ``trial`` and ``stimulus`` name the stimulus (DMER's trial id
 # is its clip, shared by every subject), ``condition``/``clip_type``/``label_id`` the condition
 # and so the label, ``window``/``centre_s`` the position in a trial. A column a loader adds is
 # withheld too unless it is listed here. The one exception is a reference marked
@@ -44,11 +44,11 @@ class FeatureSet:
     modalities : dict name -> float32 array (n, ...)
     roles : dict name -> 'primary' | 'auxiliary' | 'behavioral'
     labels : (n, C) array, rows on the probability simplex; ``None`` for data handed to
-        ``predict`` (:meth:`unlabelled`), so no method can read the labels it predicts
+        ``predict`` (`unlabelled`), so no method can read the labels it predicts
     emotions : the C item names
     valence : +1 / -1 per emotion
     meta : DataFrame with columns subject, trial, window (one row per sample); data prepared for
-        ``predict`` (:meth:`for_predict`) carries only the columns of :data:`PREDICT_META`
+        ``predict`` (`for_predict`) carries only the columns of `PREDICT_META`
     name : dataset name, recorded in results
     """
 
@@ -152,9 +152,9 @@ class FeatureSet:
 
     def for_predict(self) -> "FeatureSet":
         """What ``predict`` receives: the same samples and features, without labels and with
-        only the meta columns a method may read (:data:`PREDICT_META`). The runner and the tuner
+        only the meta columns a method may read (`PREDICT_META`). The runner and the tuner
         hand every method this view, except a reference marked ``oracle = True``, which gets
-        :meth:`unlabelled` (all meta, no labels)."""
+        `unlabelled` (all meta, no labels)."""
         return FeatureSet(modalities=self.modalities, roles=self.roles, labels=None,
                           emotions=self.emotions, valence=self.valence,
                           meta=self.meta.loc[:, list(PREDICT_META)], name=self.name, info=self.info)

@@ -6,7 +6,7 @@ extraction options: editing a raw file, a recipe or an option re-extracts the af
 (an edit anywhere in ``datasets/`` re-extracts every cached subject: never a stale feature). Subjects are
 extracted in parallel with joblib behind a progress bar. A subject whose extraction fails does
 not cost the others: every successful subject is written to the cache first, then one
-:class:`DataError` lists the failures, each naming its file.
+`DataError` lists the failures, each naming its file.
 
 Also here: where the raw data lives (``data_root`` or ``MIXED_EMOTION_DATA``) and where the
 cache lives (``cache_dir`` or ``MIXED_EMOTION_CACHE``, default ``~/.cache/mixed-emotion-benchmark``).

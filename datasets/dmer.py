@@ -12,11 +12,11 @@ Two layouts are read (docs/datasets.md, DMER):
   peripheral window.
 - ``source="signals"`` — the aligned signals of ``datas.mat`` (``eeg_datas`` 19 × T at 300 Hz,
   ``gsr_datas`` 2 × T at 4 Hz, ``ppg_datas`` 2 × T at 100 Hz; the last row is each sample's
-  ``vid``) and the face clips ``{vid}.mp4``, run through :mod:`datasets.features`.
+  ``vid``) and the face clips ``{vid}.mp4``, run through `datasets.features`.
 
 - ``source="raw"`` — the unaligned per-subject recordings (EDF EEG with triggers, packetised
   ``raw_gsr.csv``/``raw_ppg.csv``, ``camera.csv`` + face video, ``*_panas.csv`` labels),
-  parsed and aligned to the trial end by :mod:`datasets.dmer_raw` into the same signals, then
+  parsed and aligned to the trial end by `datasets.dmer_raw` into the same signals, then
   featurised as for ``"signals"``.
 
 Subjects whose GSR/PPG are missing or empty (the release keeps "EEG + video only" subjects), whose

@@ -7,7 +7,7 @@ packet timestamp, value, trigger code), ``camera.csv`` (vid, marker, unix ms), t
 (``*_new.mp4`` if present, else the one other ``.mp4``) and ``*_panas.csv`` (vid + 10 items).
 
 Pure parsing/alignment functions take arrays or DataFrames; the ``read_*`` functions only do
-I/O. The result, :class:`RawSubject`, carries the ``datas.mat``-shaped signals (channels + a
+I/O. The result, `RawSubject`, carries the ``datas.mat``-shaped signals (channels + a
 last row of per-sample ``vid``; rest 40 first, then trials 0-31 in vid order), the frame range
 of each trial in the face video and the PANAS label distributions.
 
@@ -18,7 +18,7 @@ Choices where the official code is silent or fragile:
 - A GSR/PPG row without a value is a pure marker row: its code moves to the next sample. Rows
   with a value are samples, marker or not (as ``csvread`` would read them).
 - EEG is the 18 channels of ``PreprocessEEG.m`` from the raw EDF; the official pipeline uses
-  the ICA-cleaned EEGLAB set instead (ICA is optional in :func:`datasets.features.eeg.preprocess`).
+  the ICA-cleaned EEGLAB set instead (ICA is optional in `datasets.features.eeg.preprocess`).
 - ``L`` is floor of the shortest of EEG, GSR, PPG and video durations; the official code also
   includes the device-computed ``fea_*`` streams, which the benchmark does not use.
 """
@@ -79,7 +79,7 @@ def trial_bounds(pos: np.ndarray, codes: np.ndarray, source: str) -> dict[int, t
 
     From the first practice start (60) on, consecutive events whose codes differ by 90 form a
     (start, end) pair; exactly 68 paired events (practice, rest, 32 trials) are required, else
-    the subject is invalid (:class:`SkipSubject`).
+    the subject is invalid (`SkipSubject`).
     """
     first = np.flatnonzero(codes == PRACTICE + START)
     if not len(first):
@@ -142,7 +142,7 @@ def parse_panas(table: pd.DataFrame, source: str) -> np.ndarray:
     Rows of vids outside 0-31 (e.g. the practice clip) are ignored. Every score must be an
     integer 1..5: the recording script stores unparsable input as 0, which is an error here
     naming the file and line (the table's index + 1: 1-based file line when read by
-    :func:`read_table`).
+    `read_table`).
     """
     if table.shape[1] < 1 + N_ITEMS:
         raise DataError(f"{source}: {table.shape[1]} columns, expected vid + {N_ITEMS} PANAS items")
@@ -263,7 +263,7 @@ def _peripheral(path: Path | None, name: str) -> tuple[np.ndarray, dict]:
 
 
 def load_subject(d: Path, n_frames: int | None = None) -> RawSubject:
-    """Parse and align the raw recordings of subject folder ``d`` (:class:`SkipSubject` if unusable)."""
+    """Parse and align the raw recordings of subject folder ``d`` (`SkipSubject` if unusable)."""
     from .features.video import frame_count
 
     files = locate(d)

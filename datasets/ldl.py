@@ -44,7 +44,7 @@ def _checked_labels(labels: np.ndarray, path: Path) -> np.ndarray:
 @register_dataset("ldl:", "standard LDL .mat files (features, labels), e.g. ldl:SJAFFE; "
                           "data_root defaults to $MIXED_EMOTION_DATA/ldl or ../shared/data/ldl")
 def load_ldl(arg: str, data_root: str | Path | None = None) -> FeatureSet:
-    """One standard LDL dataset as a single-modality :class:`FeatureSet`.
+    """One standard LDL dataset as a single-modality `FeatureSet`.
 
     The features form one modality ``features`` (role ``primary``); label columns are named
     ``label_0``, ``label_1``, …; every emotion gets valence +1 because these datasets carry no

@@ -1,4 +1,4 @@
-"""Deprecated location: moved to :mod:`core.params` (the bottom floor every package uses). This
+"""Deprecated location: moved to `core.params` (the bottom floor every package uses). This
 alias keeps plugins written against 0.2 working for one version."""
 import warnings
 

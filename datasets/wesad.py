@@ -1,6 +1,6 @@
 """``wesad``: WESAD's synchronised ``SX/SX.pkl`` (chest RespiBAN + wrist E4) and ``SX_quest.csv``.
 
-Modalities (chest, 700 Hz; :mod:`datasets.features.wesad`): ``ecg`` 73 heart-rate/HRV features
+Modalities (chest, 700 Hz; `datasets.features.wesad`): ``ecg`` 73 heart-rate/HRV features
 (primary), ``eda`` 4 and ``emg`` 14 (auxiliary), ``acc`` 12 (behavioural); with ``wrist=True``
 also the E4 streams (already synchronised in the pickle): ``wrist_bvp`` 73, ``wrist_eda`` 4,
 ``wrist_temp`` 6 (auxiliary) and ``wrist_acc`` 12 (behavioural). Windows (60 s, ACC 5 s) every
@@ -9,7 +9,7 @@ the pickle's 700 Hz label array must agree with the questionnaire's schedule.
 
 The pickles were written by Python 2 and are loaded with a restricted unpickler that rebuilds
 only numpy arrays, dtypes and plain containers: a pickle that asks for anything else (e.g.
-``os.system``) is rejected with :class:`PickleRejected` before any code runs.
+``os.system``) is rejected with `PickleRejected` before any code runs.
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class SafeUnpickler(pickle.Unpickler):
 
 
 def safe_load(path: Path) -> dict:
-    """Load a WESAD pickle with :class:`SafeUnpickler`; errors name the file."""
+    """Load a WESAD pickle with `SafeUnpickler`; errors name the file."""
     obj = read_pickle_file(path, SafeUnpickler, "a WESAD SX.pkl (dict with subject/signal/label)",
                       encoding="latin1")
     if not isinstance(obj, dict):
@@ -118,7 +118,7 @@ def read_pickle(path: Path, wrist: bool) -> tuple[dict, np.ndarray]:
 
 def extract_subject(subject_dir: str, shift: float, margin: float, wrist: bool) -> dict:
     """Feature windows and meta of one subject from its pickle and questionnaire (labels are
-    built outside the cache, per label construction, by :func:`datasets.wesad_e4.assemble`)."""
+    built outside the cache, per label construction, by `datasets.wesad_e4.assemble`)."""
     d = Path(subject_dir)
     s = d.name
     conditions = parse_quest(d / f"{s}_quest.csv")
@@ -166,7 +166,7 @@ def load_wesad(data_root: str | None = None, subjects: Sequence[str] | None = No
                shift: float = 10.0, margin: float = 30.0, wrist: bool = False,
                items: str | Sequence[str] = DEFAULT_LABEL_SET, cache_dir: str | None = None,
                n_jobs: int = 1) -> FeatureSet:
-    """Load WESAD from its pickles; options as :func:`datasets.wesad_e4.load_wesad_e4`."""
+    """Load WESAD from its pickles; options as `datasets.wesad_e4.load_wesad_e4`."""
     root = resolve_root(data_root, "wesad", HOW_TO_GET)
     dirs = find_subjects(root, subjects, expected_files, "wesad", HOW_TO_GET)
     label_items = resolve_items(items)

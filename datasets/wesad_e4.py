@@ -1,11 +1,11 @@
 """``wesad-e4``: WESAD from the wrist device's raw CSVs (``SX/SX_E4_Data/``) and ``SX_quest.csv``.
 
-Modalities (features per window, :mod:`datasets.features.wesad`): ``bvp`` 73 heart-rate/HRV
+Modalities (features per window, `datasets.features.wesad`): ``bvp`` 73 heart-rate/HRV
 features from the 64 Hz BVP (primary); ``eda`` 4 (4 Hz) and ``temp`` 6 (4 Hz) (auxiliary);
 ``acc`` 12 from the 32 Hz accelerometer (behavioural). Samples are windows (60 s, ACC 5 s,
 sharing their centre) every ``shift`` seconds inside each of the five conditions; each window's
 label is its condition's PANAS distribution over the ``items`` of the chosen label construction
-(:mod:`datasets.wesad_quest`: ``dmer9``, ``panas24``, ``all26`` or a list). The meta column
+(`datasets.wesad_quest`: ``dmer9``, ``panas24``, ``all26`` or a list). The meta column
 ``stimulus`` is the condition (read only by the stimulus oracle).
 
 Labels are built from the questionnaire at every load, outside the per-subject feature cache, so
@@ -91,8 +91,8 @@ def end_anchored_offset(duration: float, protocol_end: float, end_lag: float) ->
 
 def extract_subject(subject_dir: str, shift: float, margin: float, end_lag: float,
                     offset: float | None) -> dict:
-    """Feature windows and meta of one subject (cached by :mod:`datasets.cache`); no labels,
-    which :func:`assemble` builds from the questionnaire per label construction."""
+    """Feature windows and meta of one subject (cached by `datasets.cache`); no labels,
+    which `assemble` builds from the questionnaire per label construction."""
     subject_dir = Path(subject_dir)
     s = subject_dir.name
     conditions = parse_quest(subject_dir / f"{s}_quest.csv")
@@ -149,7 +149,7 @@ def find_subjects(root: Path, subjects: Sequence[str] | None, files: callable, d
 
 def subject_labels(subject_dir: Path, trial: np.ndarray, items: Sequence[str]) -> np.ndarray:
     """Each window's label: the PANAS distribution over ``items`` of its condition (``trial`` is
-    the condition's position in the protocol, as :func:`parse_quest` orders them)."""
+    the condition's position in the protocol, as `parse_quest` orders them)."""
     conditions = parse_quest(subject_dir / f"{subject_dir.name}_quest.csv")
     table = np.stack([condition_distribution(c, items, str(subject_dir)) for c in conditions])
     return table[np.asarray(trial, dtype=int)]
@@ -191,7 +191,7 @@ def load_wesad_e4(data_root: str | None = None, subjects: Sequence[str] | None =
     end_lag : seconds between the last condition's END and the devices' stop (alignment).
     offsets : per-subject alignment offsets (s) overriding the end-anchored estimate.
     items : label construction: ``dmer9`` (default), ``panas24``, ``all26`` (see
-        :mod:`datasets.wesad_quest`) or a list of PANAS items.
+        `datasets.wesad_quest`) or a list of PANAS items.
     cache_dir, n_jobs : feature cache folder and parallel subjects.
     """
     root = resolve_root(data_root, "wesad_e4", HOW_TO_GET)

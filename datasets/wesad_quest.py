@@ -16,19 +16,19 @@ Quirks handled here:
   over the subject's other conditions (logged), because dropping a whole condition for one
   missing item would lose ~7 % of that subject's data.
 
-Label items (the distribution's support) are a parameter, by name (:data:`LABEL_SETS`) or as a
+Label items (the distribution's support) are a parameter, by name (`LABEL_SETS`) or as a
 list of items:
 
-- ``dmer9`` (the default, :data:`DMER_SHARED_ITEMS`): the nine of DMER's ten PANAS items that
+- ``dmer9`` (the default, `DMER_SHARED_ITEMS`): the nine of DMER's ten PANAS items that
   WESAD asked after every condition. "Upset" is not in WESAD's list, and substituting "Annoyed"
   would change the item's meaning, so it is left out.
 - ``panas24``: the 24 items asked after every condition.
 - ``all26``: all 26, with "angry" and "irritated", asked only after the stress condition. Outside
-  stress they were not asked; they are scored :data:`UNASKED_SCORE` = 1, the scale's "very
+  stress they were not asked; they are scored `UNASKED_SCORE` = 1, the scale's "very
   slightly or not at all" (our choice: the questionnaire's designers left them out of the calm
   conditions because they expected no anger there; imputing a per-subject value instead would
   invent a rating the subject never gave). The constant is a parameter of
-  :func:`condition_distribution`.
+  `condition_distribution`.
 """
 from __future__ import annotations
 
@@ -181,7 +181,7 @@ def item_valence(items: Sequence[str]) -> np.ndarray:
 
 
 def resolve_items(items: str | Sequence[str]) -> tuple[str, ...]:
-    """A label construction by name (:data:`LABEL_SETS`) or as a list of PANAS items -> the items."""
+    """A label construction by name (`LABEL_SETS`) or as a list of PANAS items -> the items."""
     if isinstance(items, str):
         if items not in LABEL_SETS:
             raise DataError(f"items={items!r}: unknown label construction; valid: "

@@ -1,8 +1,14 @@
 # %% [markdown]
 # # Quickstart: the benchmark from Python
 #
-# A notebook in the percent format (open it in Jupyter with jupytext, or run it as a script
-# from the repository root: `python examples/quickstart.py`). The tests execute it.
+# A notebook in the percent format. Run it as a script from the repository root:
+#
+#     PYTHONPATH=. python examples/quickstart.py
+#
+# (the suite's packages are used from the checkout, never installed, so the repository root
+# must be on the import path; a bare `python examples/quickstart.py` puts only `examples/`
+# there and fails on `import benchmark`). To open it in Jupyter (with jupytext), start Jupyter
+# from the repository root with `PYTHONPATH="$PWD"`. The tests run it exactly as above.
 
 # %%
 import os
@@ -46,7 +52,8 @@ class ShrunkRidge(BaseMethod):
 
 # %% [markdown]
 # Run it beside two registered methods, with the options the command line takes. The default
-# protocol holds whole trials out of each subject (1 of 5 folds); `smoke` keeps it to seconds.
+# protocol holds whole trials out of each subject (every trial tested once, 5 folds per
+# subject); `smoke` keeps it to seconds.
 
 # %%
 res = benchmark.run(methods=["prior", "aa-knn", ShrunkRidge], preset="smoke", seeds=[0, 1],

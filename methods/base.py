@@ -43,14 +43,14 @@ class BaseMethod(BaseEstimator):
     oracle
         True for a reference that reads information no method is given (e.g. the stimulus
         identity): shown in tables beside the prior, never ranked, never in significance tests. The
-        only classes whose ``predict`` is given every meta column (:func:`predict_view`); every
-        other method sees the columns of :data:`datasets.base.PREDICT_META` only (``subject``).
+        only classes whose ``predict`` is given every meta column (`predict_view`); every
+        other method sees the columns of `datasets.base.PREDICT_META` only (``subject``).
     uses_validation
         Whether ``fit`` uses its ``val`` argument (early stopping, or choosing a setting on it).
         False: the runner merges the validation part into the training part and calls
         ``fit(train + val, None)``, so the method trains on all non-test data and the record's
         ``n_train`` says so. True (the default) keeps ``val`` apart. A configuration may refine
-        it (:meth:`BaseMethod.needs_validation`: a deep method with ``patience=0`` does not
+        it (`BaseMethod.needs_validation`: a deep method with ``patience=0`` does not
         early-stop). True is the default because it is the safe mistake for a plugin: a method
         that ignores ``val`` but does not say so trains on less data than it could (the
         conformance check ``ignores_validation`` cannot catch it), whereas a method that
@@ -63,16 +63,16 @@ class BaseMethod(BaseEstimator):
     search_space
         Hyper-parameter -> list of values or a ``scipy.stats`` frozen distribution, exactly
         what scikit-learn's ``ParameterGrid``/``ParameterSampler`` take; searched by the shared
-        tuner (:mod:`benchmark.tuning`, ``run --tune N``). The class docstring names its source
+        tuner (`benchmark.tuning`, ``run --tune N``). The class docstring names its source
         (the paper or official code, else "our choice"). Empty: tuning keeps the defaults.
     constraints
-        Parameter name -> :class:`core.params.Constraint` (type, range, choices) for every
+        Parameter name -> `core.params.Constraint` (type, range, choices) for every
         ``__init__`` parameter except ``random_state``; merged with the bases' declarations and
-        checked before any work starts (:func:`core.params.check_params`).
+        checked before any work starts (`core.params.check_params`).
     tune_in_paper
         Whether the method's paper tuned its hyper-parameters (by cross-validation or on a
         validation split); the ``paper`` preset then tunes it, with
-        :data:`benchmark.tuning.PAPER_BUDGET` configurations, unless ``--tune`` says otherwise.
+        `benchmark.tuning.PAPER_BUDGET` configurations, unless ``--tune`` says otherwise.
     """
 
     name: ClassVar[str] = ""
@@ -108,17 +108,56 @@ class BaseMethod(BaseEstimator):
             cls.fit = checked_fit
 
     def fit(self, train: FeatureSet, val: FeatureSet | None = None) -> "BaseMethod":
-        """Learn from ``train`` (features and label distributions), and from ``val``, the fold's
-        inner validation part, where the method early-stops or tunes on it; a method that does
-        not use ``val`` (``uses_validation = False``) is given it merged into ``train`` by the
-        runner, and ``val=None``. Returns ``self``."""
+        """Learn from one fold's training part; return ``self``.
+
+        The runner calls it once per job on a fresh instance built from the job's parameters
+        (preset, variant, explicit overrides) with ``random_state`` derived from the job's seed,
+        so the method must resolve its randomness here, from ``random_state`` only, for a job's
+        result not to depend on the worker or the order of jobs. Before a subclass's ``fit``
+        runs, its hyper-parameters are checked against the declared ``constraints``
+        (``__init_subclass__`` wraps it), so an instance built by hand is refused as the
+        command line would refuse its spec.
+
+        Parameters
+        ----------
+        train
+            The fold's training part, labels included: every sample the protocol does not hold
+            out for testing. Fit every scaling and statistic on it alone.
+        val
+            The fold's inner validation part, carved from the training data and never from the
+            test part: for early stopping or choosing a setting. A method that does not use it
+            (``uses_validation = False``) is given it merged into ``train`` by the runner, and
+            ``val=None``, so that it trains on all non-test data. ``None`` also when the fold
+            has no validation part, so a method must run without it.
+
+        Returns
+        -------
+        BaseMethod
+            ``self``, fitted: learnt state in trailing-underscore attributes (scikit-learn's
+            convention, so ``clone`` and ``get_params`` see hyper-parameters only).
+        """
         raise NotImplementedError
 
     def predict(self, data: FeatureSet) -> np.ndarray:
-        """(n, C) rows on the probability simplex for the samples of ``data``, which carries
-        features only: no labels, and of the meta only the columns of
-        :data:`datasets.base.PREDICT_META` (``subject``), none that names the stimulus,
-        condition, label or position in a trial (:func:`predict_view`)."""
+        """The predicted emotion distribution of every sample in ``data``.
+
+        Parameters
+        ----------
+        data
+            The test part as ``predict_view`` gives it: features and modality roles, no labels,
+            and of the meta only the columns of ``datasets.base.PREDICT_META`` (``subject``) —
+            none that names the stimulus, condition, label or position in a trial — so a method
+            cannot read what it is scored against. Only a reference marked ``oracle = True``
+            keeps every meta column.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n, C) rows on the probability simplex: finite, non-negative, each summing to 1
+            within ``SIMPLEX_TOL`` (``normalise_rows`` puts raw scores there). The runner checks
+            it (``methods.contract.check_prediction``) before scoring; a prediction off the
+            simplex is recorded as an ``invalid`` job, not scored.
+        """
         raise NotImplementedError
 
     def n_parameters(self) -> int:
@@ -128,7 +167,7 @@ class BaseMethod(BaseEstimator):
     def needs_validation(self) -> bool:
         """Whether this configuration's ``fit`` uses ``val``; the class's ``uses_validation``
         unless a subclass knows better from its hyper-parameters. When False the runner
-        (:func:`benchmark.tuning.fit_job`) fits it on training and validation merged."""
+        (`benchmark.tuning.fit_job`) fits it on training and validation merged."""
         return type(self).uses_validation
 
     def refit_params(self) -> dict | None:
@@ -141,8 +180,8 @@ class BaseMethod(BaseEstimator):
 
 def predict_view(cls: type[BaseMethod], data: FeatureSet) -> FeatureSet:
     """What ``cls.predict`` is given of ``data``: no labels, and only the meta columns of
-    :data:`datasets.base.PREDICT_META` (:meth:`FeatureSet.for_predict`); a reference marked
-    ``oracle = True`` keeps every meta column (:meth:`FeatureSet.unlabelled`)."""
+    `datasets.base.PREDICT_META` (`FeatureSet.for_predict`); a reference marked
+    ``oracle = True`` keeps every meta column (`FeatureSet.unlabelled`)."""
     return data.unlabelled() if getattr(cls, "oracle", False) else data.for_predict()
 
 

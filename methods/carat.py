@@ -50,7 +50,7 @@ def supcon(features: torch.Tensor, labels: torch.Tensor, temperature: float) -> 
 
 
 class ModalityEncoder(nn.Module):
-    """LayerNorm on the raw modality, tokens (:class:`ModalityTokenizer`) plus learned
+    """LayerNorm on the raw modality, tokens (`ModalityTokenizer`) plus learned
     positions, then a small transformer encoder: H_m (B, L_m, d)."""
 
     def __init__(self, shape: tuple[int, ...], n_tokens: int, d: int, layers: int, heads: int,
@@ -169,7 +169,7 @@ class CARAT(TorchMethod):
     ---------------------------------
     - Multi-label BCE/sigmoid -> KL/softmax (above); positive labels from d >= 1/C.
     - Prototype EMA once per batch with the batch mean of the assigned latents instead of a
-      per-sample Python loop (see :func:`ema_update`); shuffle augmentation vectorised.
+      per-sample Python loop (see `ema_update`); shuffle augmentation vectorised.
     - SupCon without the 8192-entry MoCo queue, on at most ``supcon_views`` random views of the
       batch (the full batch has 3·M·B·C views, too many for a CPU similarity matrix); the
       official queue's labels are initialised at random, which corrupts early batches.

@@ -3,7 +3,7 @@
 In the spirit of scikit-learn's ``parametrize_with_checks``: each check is a plain function of a
 method class (registered or not) that raises ``AssertionError`` with a readable message. The
 suite runs them over every registered method (``tests/test_conformance.py``); a package that
-ships a method runs them over its own classes::
+ships a method runs them over its own classes:
 
     from methods.checks import parametrize_with_checks
     from my_ldl.ridge import RidgeLDL
@@ -12,18 +12,18 @@ ships a method runs them over its own classes::
     def test_conformance(method, check):
         check(method)
 
-Like scikit-learn's, :func:`parametrize_with_checks` takes classes or configured instances
+Like scikit-learn's, `parametrize_with_checks` takes classes or configured instances
 (``[RidgeLDL, RidgeLDL(alpha=10)]``): an instance is checked with the parameters it sets away
-from its class's defaults applied over every preset (:func:`checked_class`), so the
+from its class's defaults applied over every preset (`checked_class`), so the
 configuration a user means to run is the one held to the contract.
 
 A check is named by its function without ``check_`` (``beats_prior``). A class lists the checks
-it is known to fail in ``known_failures`` (name -> reason); :func:`parametrize_with_checks` runs
+it is known to fail in ``known_failures`` (name -> reason); `parametrize_with_checks` runs
 them as strict expected failures, so a fix shows up as an unexpected pass.
 
 The data are small synthetic sets made here, so no fixture is needed: a DMER-shaped pooled
-70/10/20 split (:func:`conformance_split`) and a WESAD-shaped 120/40 split
-(:func:`wesad_split`). Methods are built with their ``smoke`` preset and ``random_state=0``, as
+70/10/20 split (`conformance_split`) and a WESAD-shaped 120/40 split
+(`wesad_split`). Methods are built with their ``smoke`` preset and ``random_state=0``, as
 the runner builds them. Fits are cached per class and data, so the whole set fits a method four
 times: once on the conformance split (shared by the contract, prior, poisoned-label and
 withheld-meta checks), once more for determinism, once on a modality subset and once on
@@ -63,7 +63,7 @@ def conformance_data() -> FeatureSet:
 
 @functools.cache
 def conformance_split() -> Split:
-    """A pooled random 70/10/20 train/val/test split of :func:`conformance_data`."""
+    """A pooled random 70/10/20 train/val/test split of `conformance_data`."""
     data = conformance_data()
     idx = np.random.default_rng(0).permutation(len(data))
     a, b = int(0.7 * len(idx)), int(0.8 * len(idx))
@@ -119,7 +119,7 @@ def checked_class(method) -> type:
 
 
 def _origin(cls) -> type:
-    """The user's class behind a :func:`checked_class` subclass (``cls`` otherwise)."""
+    """The user's class behind a `checked_class` subclass (``cls`` otherwise)."""
     return cls.__dict__.get("_checked_origin", cls)
 
 
@@ -144,7 +144,7 @@ def _fitted(cls, split: Split) -> BaseMethod:
 
 @functools.lru_cache(maxsize=64)
 def _prediction(cls, split: Split) -> np.ndarray:
-    """The test predictions of :func:`_fitted`, checked against the output contract (read-only,
+    """The test predictions of `_fitted`, checked against the output contract (read-only,
     since every check that reads them shares the one array)."""
     test = split[2]
     try:
@@ -279,7 +279,7 @@ def check_poisoned_test_labels(cls, split: Split | None = None) -> None:
 
 
 def check_withheld_meta(cls, split: Split | None = None) -> None:
-    """Predictions read no meta column beyond :data:`datasets.base.PREDICT_META` (``subject``):
+    """Predictions read no meta column beyond `datasets.base.PREDICT_META` (``subject``):
     with the test part's other columns (stimulus, condition, trial, window, ...) permuted across
     rows, set to one value, or removed as the runner removes them (``FeatureSet.for_predict``),
     the fitted method predicts exactly the same, on DMER- and on WESAD-shaped data. Not run for
@@ -352,10 +352,10 @@ def checks_for(cls) -> list:
 
 def parametrize_with_checks(classes):
     """A ``pytest.mark.parametrize("method, check", ...)`` over every applicable check of every
-    class (or configured instance: :func:`checked_class`), with ids ``name-check`` and each
+    class (or configured instance: `checked_class`), with ids ``name-check`` and each
     ``known_failures`` entry a strict xfail.
 
-    pytest is imported here, so importing :mod:`methods` never needs it.
+    pytest is imported here, so importing `methods` never needs it.
     """
     import pytest
 

@@ -1,9 +1,9 @@
-"""The output contract of :meth:`methods.base.BaseMethod.predict`, checked wherever a
+"""The output contract of `methods.base.BaseMethod.predict`, checked wherever a
 prediction is used: by the runner before scoring, by the tuner before selecting, and by the
 conformance checks a plugin runs in its own CI.
 
 A prediction is an (n, C) array of finite, non-negative rows that sum to 1 within
-:data:`datasets.base.SIMPLEX_TOL`; anything else is a :class:`PredictionError`, recorded as an
+`datasets.base.SIMPLEX_TOL`; anything else is a `PredictionError`, recorded as an
 ``invalid`` job rather than scored.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ class PredictionError(ValueError):
 
 
 def check_prediction(pred, n: int, c: int) -> np.ndarray:
-    """Raise :class:`PredictionError` unless ``pred`` is (n, C) rows on the simplex."""
+    """Raise `PredictionError` unless ``pred`` is (n, C) rows on the simplex."""
     p = np.asarray(pred, dtype=np.float64)
     if p.shape != (n, c):
         raise PredictionError(f"prediction has shape {p.shape}, expected ({n}, {c})")

@@ -17,7 +17,7 @@ from .training import EPOCHS, PATIENCE, Batch, TorchMethod, kl_loss
 class TokenEncoder(nn.Module):
     """Modalities -> tokens -> transformer encoder -> CLS output -> dictionary coefficients.
 
-    Each modality has its own :class:`~methods.nn_blocks.ModalityTokenizer`; tokens of all the
+    Each modality has its own `ModalityTokenizer`; tokens of all the
     given modalities are concatenated, a learned position embedding is added and a learned CLS
     token is prepended; the CLS output is mapped linearly to ``n_atoms`` coefficients.
     """
@@ -150,7 +150,7 @@ class EmotionDict(TorchMethod):
       distributions (NaN-prone, meaningless) -> MSE between embeddings, the teacher detached.
     - The published code does not run end to end (signal encoders reshape to (·, 2, 18) while
       the fused encoder expects 4-d tokens, from a different feature release); tokens are built
-      here by :class:`~methods.nn_blocks.ModalityTokenizer` from any modality shape.
+      here by `ModalityTokenizer` from any modality shape.
     - The readout is a learned CLS token instead of the last sequence position (which is an
       arbitrary video token) and position embeddings are learned instead of sinusoidal, since
       the token sequence is a set of modality tokens, not a time series.

@@ -34,7 +34,7 @@ class ModalityTokenizer(nn.Module):
     -----
     A vector modality (dim,) is mapped by ``Linear(dim -> n_tokens * d)`` and reshaped: the
     "multi-view embedding" of MAET, and a convenient way to give every modality tokens.
-    The number of output tokens is :attr:`n_out`.
+    The number of output tokens is `n_out`.
     """
 
     def __init__(self, shape: Sequence[int], n_tokens: int, d: int) -> None:

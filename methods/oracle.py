@@ -2,16 +2,16 @@
 
 Two references read the stimulus identity, which no method is given:
 
-- :class:`StimulusOracle` (``oracle``): per test window, the mean training label of the windows
+- `StimulusOracle` (``oracle``): per test window, the mean training label of the windows
   with the same stimulus. Exact under the window split (a ceiling); under held-out trials it is
   the prior by construction (the subject's training data never saw the test trial's stimulus),
   so that protocol does not run it.
-- :class:`StimulusConsensus` (``consensus``): per test trial, the mean label that the *other*
+- `StimulusConsensus` (``consensus``): per test trial, the mean label that the *other*
   subjects gave the same stimulus (each of their trials once). It is defined under every
   protocol with subjects, and says how much of a label the stimulus explains across people.
 
 
-The prior (:mod:`methods.prior`) predicts one training-mean distribution for every window; this
+The prior (`methods.prior`) predicts one training-mean distribution for every window; this
 reference predicts, per test window, the mean training distribution of the windows that saw the
 same *stimulus* (meta column ``stimulus``: the clip for DMER and synthetic data, the condition for
 WESAD). No method is given the stimulus identity, so this is an oracle: it shows how much of the
@@ -19,8 +19,8 @@ label a model could explain by recognising the stimulus alone, and how much is l
 subject's own rating style, which no stimulus tells. It is reported beside the prior, marked as an
 oracle, never ranked and never in the significance tests (``oracle = True``).
 
-Datasets without a stimulus identity (``ldl:*``) cannot have it: :func:`reference_specs` leaves it
-out of their runs, and :meth:`StimulusOracle.fit` refuses data without the column.
+Datasets without a stimulus identity (``ldl:*``) cannot have it: `reference_specs` leaves it
+out of their runs, and `StimulusOracle.fit` refuses data without the column.
 """
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def reference_specs(methods: list[MethodSpec], meta: pd.DataFrame, add: bool,
     """(reference columns, other methods) of a run on data with ``meta``.
 
     The references are the plain prior and the stimulus references the protocol names as
-    ``meaningful`` (:class:`protocols.Protocol`), first and in that order: the ones listed, and
+    ``meaningful`` (`protocols.Protocol`), first and in that order: the ones listed, and
     with ``add`` the ones not listed too, so every table shows its floor and its reference.
     They run once, on every modality (a modality-drop study needs no "Prior w/o EEG"). A
     stimulus reference is left out, even when listed (e.g. by ``--methods all``), on data

@@ -26,7 +26,7 @@ def trial_balanced_mean(data: FeatureSet) -> np.ndarray:
 class Prior(BaseMethod):
     """Predicts the mean label distribution of the training data for every sample.
 
-    The mean is trial-balanced (:func:`trial_balanced_mean`): each training trial's windows are
+    The mean is trial-balanced (`trial_balanced_mean`): each training trial's windows are
     averaged, then the trials, since the tables rank the trial-balanced mean of the scores, which
     weighs every test trial once. It does not use the validation part, so it is fitted on the
     fold's training and validation parts merged (``uses_validation = False``): all the non-test

@@ -156,7 +156,7 @@ class MethodSpec:
     @property
     def reference(self) -> str:
         """How a run spec file names this method: its label, or for a class no registry knows,
-        ``module:Class`` with the label's brackets (importable again by :func:`resolve_methods`)."""
+        ``module:Class`` with the label's brackets (importable again by `resolve_methods`)."""
         if self.klass is None:
             return self.label
         return f"{self.klass.__module__}:{self.klass.__qualname__}" + self.label[len(self.name):]
@@ -179,7 +179,7 @@ def parse_value(text: str):
 
 
 def format_value(value) -> str:
-    """The inverse of :func:`parse_value`: bare text where it reads back unchanged."""
+    """The inverse of `parse_value`: bare text where it reads back unchanged."""
     if isinstance(value, str) and parse_value(value) == value and not set(value) & set(",[]="):
         return value
     return json.dumps(value, separators=(",", ":"))
@@ -234,10 +234,10 @@ def parse_spec(text: str, classes: dict[str, type[BaseMethod]] | None = None) ->
     ``"mpcl[w/o PRD,epochs=60]"`` -> MethodSpec.
 
     Inside the brackets, an item that names a variant of the method is the variant (at most
-    one); an item ``key=value`` is a hyper-parameter, its value read by :func:`parse_value`.
+    one); an item ``key=value`` is a hyper-parameter, its value read by `parse_value`.
     Unknown names, variants and parameters raise ``KeyError`` listing the valid ones; so does a
     parameter the variant already sets (the variant would be silently changed otherwise), and a
-    value outside the parameter's declared constraint (:mod:`core.params`).
+    value outside the parameter's declared constraint (`core.params`).
     """
     m = _SPEC.match(text)
     classes = classes or method_classes()

@@ -77,7 +77,7 @@ class CPNNNet(nn.Module):
 
     The hidden pre-activation splits into an x part (computed once per sample) and a y part
     (one column per label), which is the same network as running [x; enc(y); 1] C times.
-    ``forward`` takes the feature matrix; :class:`_BatchAdapter` feeds it from a batch.
+    ``forward`` takes the feature matrix; `_BatchAdapter` feeds it from a batch.
 
     ``init``: ``'glorot'`` (U(±√(6/(fan_in+fan_out))) over the whole W₁, zero bias: keras'
     default, so PyLDL's), ``'torch'`` (torch's fan-in scaled default) or a float r for
@@ -128,7 +128,7 @@ class SACPNN(TorchMethod):
     on the input [x; enc(y); 1] and one linear output unit without bias. Trained full-batch
     with RProp on Σ_i KL(d_i ‖ p(· | x_i)) (the paper's cross-entropy up to a constant),
     averaged over samples. The RProp variant is the paper's: it cites Riedmiller & Braun (1993),
-    Rprop with weight-backtracking (:class:`RpropPlus`), which PyLDL implements too; Geng's
+    Rprop with weight-backtracking (`RpropPlus`), which PyLDL implements too; Geng's
     LDLPackage code and torch's ``Rprop`` are iRprop⁻ (``optimizer='irprop-'`` selects it).
     Inputs are the concatenated modalities, standardised on the training fold by the shared loop.
 

@@ -28,7 +28,7 @@ def expmap0(v: torch.Tensor, c: float) -> torch.Tensor:
 
 
 def logmap0(z: torch.Tensor, c: float) -> torch.Tensor:
-    """Inverse of :func:`expmap0`: ball point -> tangent vector at the origin."""
+    """Inverse of `expmap0`: ball point -> tangent vector at the origin."""
     sc = math.sqrt(c)
     norm = z.norm(dim=-1, keepdim=True).clamp(1e-9, (1 - _EPS) / sc)
     return torch.atanh(sc * norm) * z / (sc * norm)

@@ -93,7 +93,7 @@ class TLRDL(BaseMethod):
         G  ← SVT_{α/μ}(AO + Γ/μ);   Γ ← Γ + μ(AO − G);   μ ← ρμ,
 
     until the largest change of W, O and G is below ``tol``; the W kept is that of the last
-    iterate whose objective is within 1e-6 of the lowest (:meth:`selected_iteration`; the last
+    iterate whose objective is within 1e-6 of the lowest (`selected_iteration`; the last
     iterate whenever the ADMM ends at its lowest objective). Prediction: Euclidean projection
     of XW onto the simplex. The update equations are PyLDL's, which correct the paper's
     Eqs. 8/10/11; α = μ₀ = 1e-3, ρ = 1.1, 100 iterations, tol 1e-3, W = G = Γ = 1 at start
@@ -105,7 +105,7 @@ class TLRDL(BaseMethod):
     lam, lam_o : ridge weights on W and on O. The paper has one λ for both (``lam_o=None``
         ties them). ``lam='auto'`` (default) picks λ_W from ``LAM_GRID`` (1e-3 … 1e5) by the
         error of the ridge part ½‖XW − D‖² + λ‖W‖² on the inner validation part, or its
-        closed-form leave-one-out error without one (:func:`ridge_lambda`), because no fixed value fits every shape of data: a
+        closed-form leave-one-out error without one (`ridge_lambda`), because no fixed value fits every shape of data: a
         large λ_W is needed where there are more features than samples (~900 vs ~180-360 per
         DMER subject), where λ_W = 1e-3 interpolates and loses to the prior, while the former
         fixed default λ_W = 1000 over-shrank W where n ≫ p (SBU_3DFE, 2025 × 243: Chebyshev
@@ -141,9 +141,9 @@ class TLRDL(BaseMethod):
     - The O-update is computed through the push-through identity
       [(1+μ)AᵀA + 2λI_n]⁻¹Aᵀ = Aᵀ[(1+μ)AAᵀ + 2λI_C]⁻¹, so O = AᵀM with M a C × n matrix:
       the same iterate as the n × n solve, at O(n²C) instead of O(n³), with M and AO taken
-      from the SVD of A (:meth:`_o_step`). Products with O use the factors (OᵀX = Mᵀ(AX)), so
+      from the SVD of A (`_o_step`). Products with O use the factors (OᵀX = Mᵀ(AX)), so
       the W-system is XᵀX + 2λI (Cholesky, once) plus a rank-C term, solved through an
-      orthogonal basis of that term (:meth:`_w_step`); the dense O is formed only for the
+      orthogonal basis of that term (`_w_step`); the dense O is formed only for the
       convergence test. Exact algebra, not an approximation.
     - Numerical stability (docs/reproducibility.md). A = WᵀXᵀ is often rank-deficient (after the ridge start
       its rank is the number of distinct label rows: 3 of 9 on a wesad-e4 trial-split
@@ -171,9 +171,9 @@ class TLRDL(BaseMethod):
 
     Validation: with ``lam='auto'`` the validation part chooses λ_W (the only use of it), and
     the runner then refits on the training and validation parts merged with that λ_W fixed
-    (:meth:`refit_params`; ``val_use = "refit"``), so the final model trains on all non-test
+    (`refit_params`; ``val_use = "refit"``), so the final model trains on all non-test
     data, at the cost of a second fit. With a fixed ``lam`` it does not use the validation part
-    (:meth:`needs_validation` False) and is fitted on both parts merged.
+    (`needs_validation` False) and is fitted on both parts merged.
     """
 
     # 5: the final model is fitted on training + validation (λ_W chosen on validation first);
@@ -242,7 +242,7 @@ class TLRDL(BaseMethod):
         in O(p²C) per iteration. Every factor is bounded (s/(1+s) ∈ [0, 1)), so rounding errors
         stay of the order of cond(H)·ε. The textbook Woodbury form used before,
         R⁻¹b − R⁻¹U(I + CUᵀR⁻¹U)⁻¹CUᵀR⁻¹b with C = (1+μ)MMᵀ, cancels catastrophically when
-        ‖M‖ is large (it reaches ~5e3 when A is rank-deficient, see :meth:`_o_step`): on the
+        ‖M‖ is large (it reaches ~5e3 when A is rank-deficient, see `_o_step`): on the
         wesad-e4 trial split it lost every digit in the first W-step, and TLR-DL's KL moved by
         30 % with the BLAS kernel (docs/reproducibility.md). ``target`` = μG + Lᵀ − Γ.
         """

@@ -3,7 +3,7 @@ TiCAL, MPCL): seeding, device choice, per-modality input scaling, mini-batches, 
 optional schedule, early stopping on the fold's inner validation split (never the test part),
 epochs from the preset, and a progress bar.
 
-A deep method subclasses :class:`TorchMethod` and defines only its network (``build_network``)
+A deep method subclasses `TorchMethod` and defines only its network (``build_network``)
 and, if it is not plain KL(d ‖ p̂), its loss (``loss``). Per-method tricks stay in the method.
 """
 from __future__ import annotations
@@ -66,15 +66,15 @@ class TorchMethod(BaseMethod):
     (scikit-learn convention), including the loop's: ``epochs``, ``batch_size``, ``lr``,
     ``weight_decay``, ``patience``, ``device``, ``random_state``.
 
-    Subclasses implement :meth:`build_network` and may override :meth:`loss`,
-    :meth:`make_optimizer` and :meth:`make_scheduler`.
+    Subclasses implement `build_network` and may override `loss`,
+    `make_optimizer` and `make_scheduler`.
 
     Validation: with ``patience > 0`` the loop early-stops on the validation part and keeps the
     best epoch's weights, fitted on the training part alone (``val_use = "held-out"``). It is
     not refitted on training + validation: the stopping epoch was chosen for this training set,
     and a second training for that many epochs on more data would double the cost of every deep
     method for a gain the stopping point does not promise. With ``patience=0`` (the ``paper``
-    preset of most deep methods) the validation part is not used (:meth:`needs_validation`), so
+    preset of most deep methods) the validation part is not used (`needs_validation`), so
     the runner trains on the training and validation parts merged.
     """
 
@@ -125,7 +125,7 @@ class TorchMethod(BaseMethod):
     # ----------------------------------------------------------------- to implement
     def build_network(self, train: FeatureSet) -> torch.nn.Module:
         """The network; ``forward(batch)`` returns logits (B, C) or a tuple whose first
-        item is the logits (the rest is passed to :meth:`loss`)."""
+        item is the logits (the rest is passed to `loss`)."""
         raise NotImplementedError
 
     def loss(self, output, batch: Batch) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 An experiment is a list of *parts*; each part is one ordinary run (one splitter, a list of
 methods, optional modality drops). This module only says what the parts are;
-:mod:`benchmark.experiments` runs them, each into its own sub-directory, so every part resumes,
+`benchmark.experiments` runs them, each into its own sub-directory, so every part resumes,
 caches and reports like any run. ``python -m benchmark run --protocol ablation-modules`` runs
 both protocols of Tables III/IV in one invocation.
 """

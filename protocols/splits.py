@@ -8,7 +8,7 @@ grouping: under LOSO whole training subjects are held out for validation, under
 The seed draws the partition: the runner passes each run seed (or the fixed ``split_seed``)
 to the splitter, so ``--seeds 0,1`` evaluates two partitions, not one partition twice.
 
-Each protocol declares what the data must provide (:class:`Requirements`); :func:`check_data`
+Each protocol declares what the data must provide (`Requirements`); `check_data`
 refuses data that cannot support it before any job runs, naming the protocol, the dataset and
 the count, instead of letting every job fail on an empty training part.
 """
@@ -32,7 +32,7 @@ GROUPS = ("trial", "window")
 class ProtocolError(DataError):
     """Data a protocol cannot split (too few subjects or trials, dependent samples under k-fold),
     or options that contradict each other; the message names the protocol, the dataset and the
-    count. A :class:`DataError`, so the command line reports it as one ``error:`` line."""
+    count. A `DataError`, so the command line reports it as one ``error:`` line."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Protocol:
     """A registered protocol. It describes itself, so reports never re-type its defaults:
     ``describe(options)`` is the split design in words for table titles (options resolved:
     defaults filled in), and ``oracle(options)`` says what the stimulus oracle means under it
-    (a key of :data:`reports.tables.ORACLE_MEANINGS`, or None for "every meaning");
+    (a key of `reports.tables.ORACLE_MEANINGS`, or None for "every meaning");
     ``references(options)`` names the stimulus references (registered reference methods, beside
     the prior) that mean something under it, the first being the one "gap closed" is measured
     against: a reference equal to the prior by construction is not run."""
@@ -117,7 +117,7 @@ def register_protocol(name: str, doc: str, block_kind: str = "subject",
 
     ``requires`` says what the data must provide; ``constraints`` declares the accepted values
     of each option (e.g. ``{"val_size": Real(low=0, high=1, high_open=True)}``); ``describe``
-    and ``oracle`` are the protocol's own words for table titles and notes (:class:`Protocol`).
+    and ``oracle`` are the protocol's own words for table titles and notes (`Protocol`).
     A new protocol is this one registration.
     """
     if block_kind not in ("subject", "fold"):
@@ -182,7 +182,7 @@ def resolve_options(name: str, options: dict) -> dict:
 
 def check_data(name: str, meta: pd.DataFrame, dataset: str, options: dict,
                structure: tuple[str, ...] | None = None) -> None:
-    """Raise :class:`ProtocolError` when ``meta`` cannot support protocol ``name`` with
+    """Raise `ProtocolError` when ``meta`` cannot support protocol ``name`` with
     ``options``; the message names the protocol, the dataset and the count. ``structure`` is the
     data's declaration of which meta columns carry real grouping (None: all of them)."""
     req = get_protocol(name).requires

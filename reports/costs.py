@@ -1,7 +1,7 @@
 """The cost table, kept apart from the results table: time and size per method (column label).
 
 Per column label, over its finished jobs: the number of jobs, fit and predict seconds as mean per
-job and total, the tuning seconds (the whole search of :mod:`benchmark.tuning`, every candidate's
+job and total, the tuning seconds (the whole search of `benchmark.tuning`, every candidate's
 fit and validation scoring; "—" for untuned jobs) and the number of fitted parameters
 (``n_parameters`` of the record; shown as min–max when it differs between jobs, e.g. with the
 input width of a fold). A tuned job's fit seconds are its final model's fit (the winning
@@ -22,7 +22,7 @@ COLUMNS = {"jobs": "Jobs", "failed": "Failed", "fit_mean": "Fit s/job", "fit_tot
 
 
 def cost_frame(results: pd.DataFrame, column: str = "label") -> pd.DataFrame:
-    """One row per column label (in order of appearance) with the :data:`COLUMNS` fields.
+    """One row per column label (in order of appearance) with the `COLUMNS` fields.
 
     ``results`` is a ``records_frame`` (one table's rows, or a whole run's); its
     ``tune_seconds`` column (the record's ``tuning.seconds``) may be absent: nothing was tuned.

@@ -1,13 +1,13 @@
 """Figures of a run, as PNG + PDF (matplotlib, Agg backend, no display needed).
 
-- :func:`plot_distributions`: ground-truth vs predicted distributions of a few test samples,
+- `plot_distributions`: ground-truth vs predicted distributions of a few test samples,
   grouped bars per emotion (the paper's Fig. 5); the ground truth is solid black with a white
-  hatch, a style no method gets (:func:`series_styles`), and every column its own colour;
-- :func:`plot_correlations`: label-correlation matrices of ground truth and predictions per
-  subject (Fig. 9), with :func:`correlation_distance` giving the number added to the tables;
-- :func:`plot_hyperparameter_curves`: metric vs hyper-parameter value (Figs. 6–8).
+  hatch, a style no method gets (`series_styles`), and every column its own colour;
+- `plot_correlations`: label-correlation matrices of ground truth and predictions per
+  subject (Fig. 9), with `correlation_distance` giving the number added to the tables;
+- `plot_hyperparameter_curves`: metric vs hyper-parameter value (Figs. 6–8).
 
-The plotting functions take plain arrays / frames; :func:`job_predictions` joins a run's stored
+The plotting functions take plain arrays / frames; `job_predictions` joins a run's stored
 predictions with the dataset's labels to produce them.
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ def plot_distributions(truth: np.ndarray, preds: dict[str, np.ndarray], emotions
     """Grouped bars per emotion: ground truth then each method, one panel per sample.
 
     ``truth`` is (n, C) for the n selected samples, ``preds`` maps a column label to (n, C);
-    ``styles`` (default :func:`series_styles` of ``preds``) keeps a method's colour the same
+    ``styles`` (default `series_styles` of ``preds``) keeps a method's colour the same
     across figures. The figure widens with the number of bars, and the legend sits above the
     panels so it never hides a bar.
     """
@@ -175,7 +175,7 @@ def correlation_distances(jobs: list[JobPrediction]) -> dict[str, float]:
 
 def correlation_row(jobs: list[JobPrediction], digits: int = 4) -> dict[str, dict[str, str]]:
     """``Table.extra_rows`` entry: {CORRELATION_ROW: {column label: formatted distance}}; empty
-    when no test set can estimate a correlation (:data:`CORRELATION_MISSING` says why)."""
+    when no test set can estimate a correlation (`CORRELATION_MISSING` says why)."""
     dists = correlation_distances(jobs)
     if all(np.isnan(v) for v in dists.values()):
         return {}
@@ -212,7 +212,7 @@ def plot_hyperparameter_curves(summary: pd.DataFrame, x: str, path: Path, hue: s
                                metrics: tuple[str, ...] = METRICS, title: str = "") -> list[Path]:
     """Metric (mean ± std over blocks) vs the hyper-parameter ``x``, one panel per metric.
 
-    ``summary`` is long, as returned by :func:`reports.ranking.summarise` grouped by ``x`` (and
+    ``summary`` is long, as returned by `reports.ranking.summarise` grouped by ``x`` (and
     ``hue``): columns ``x``, ``metric``, ``mean``, ``std`` (optional), and ``hue`` — one line
     per value of ``hue`` (e.g. protocol or dataset). Non-numeric ``x`` values (e.g. scale sets)
     are placed at even positions in their order of appearance.

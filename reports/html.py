@@ -3,7 +3,7 @@
 The Markdown comes from the table renderers (``reports.tables.to_markdown``, the cost and paper
 tables), so the page shows exactly what the ``.md`` files say. Only the subset those renderers
 write is converted — headings, pipe tables, bullet lists, paragraphs, ``**bold**``, ``*italic*``
-and ```code``` — by :func:`markdown_to_html`; a full Markdown library would be a dependency for
+and ```code``` — by `markdown_to_html`; a full Markdown library would be a dependency for
 no gain. Figures are embedded as base64 PNG ``data:`` URIs and the style sheet is inline, so the
 page opens offline, can be mailed as one file, and makes no network request.
 """
@@ -134,7 +134,7 @@ def render_page(title: str, markdown: list[str], figures: list[Path] | dict[str,
 
 def write_page(path: Path, title: str, markdown: list[str],
                figures: list[Path] | dict[str, Path] = (), intro: str = "") -> Path:
-    """Write :func:`render_page` to ``path`` (UTF-8) and return ``path``."""
+    """Write `render_page` to ``path`` (UTF-8) and return ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_page(title, markdown, figures, intro), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Deprecated location: the metric definitions moved to :mod:`core.metrics`, so that methods
+"""Deprecated location: the metric definitions moved to `core.metrics`, so that methods
 (the conformance checks) can use them without importing upward. This alias keeps code written
 against 0.2 working for one version."""
 import warnings

@@ -91,7 +91,7 @@ def published_tables(dataset: str, protocol: str, ref: dict | None = None) -> di
 def published(label: str, tables: dict[str, dict]) -> tuple[str, dict[str, float]] | None:
     """(table name, metrics) published for our column ``label``, or None (see module docstring).
 
-    ``tables`` is :func:`published_tables`' result: the main table first, then the ablations.
+    ``tables`` is `published_tables`' result: the main table first, then the ablations.
     """
     key = " ".join(label.split()).casefold()
     (main, main_rows), *ablations = tables.items()
@@ -128,7 +128,7 @@ def compare_table(table: Table, dataset: str, protocol: str,
 
 def compare_results(results: pd.DataFrame,
                     protocol_options: dict | None = None) -> list[tuple[str, pd.DataFrame]]:
-    """(title, :func:`compare_table` frame) per (dataset, protocol) of a ``records_frame``; the
+    """(title, `compare_table` frame) per (dataset, protocol) of a ``records_frame``; the
     report passes one table's rows at a time (the tables are made by ``benchmark.results``).
 
     The title names the preset when it is not ``paper`` (the paper's training budget), as the
@@ -185,7 +185,7 @@ def comparison_markdown(comparison: pd.DataFrame, title: str) -> str:
 
 
 def comparison_latex(comparison: pd.DataFrame, title: str) -> str:
-    """LaTeX (booktabs) version of :func:`comparison_markdown`."""
+    """LaTeX (booktabs) version of `comparison_markdown`."""
     header, rows = _rows(comparison)
 
     def line(cells: list[str]) -> str:

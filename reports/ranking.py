@@ -22,7 +22,7 @@ Seeds. A seed may redraw the partition (``split_seed``), the model initialisatio
 both at once (``split_seed == seed`` on every row). The spread separates them where the frame
 allows it: the std over split seeds (of the split seeds' means) and the std over model seeds with
 the partition fixed (pooled over split seeds); when each seed redraws both, only their joint
-spread (``seed_std``) can be measured, and :func:`seed_design` says so.
+spread (``seed_std``) can be measured, and `seed_design` says so.
 """
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ class BlockDesign:
 
 
 def block_design(results: pd.DataFrame) -> BlockDesign:
-    """The :class:`BlockDesign` of one table's rows."""
+    """The `BlockDesign` of one table's rows."""
     kinds = set(results["block_kind"].dropna()) if "block_kind" in results.columns else set()
     if not kinds:  # records written before the column existed
         return BlockDesign("unknown")
@@ -242,10 +242,10 @@ def _within_spreads(ok: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def summarise(results: pd.DataFrame, by: list[str], weighting: str = "trial") -> pd.DataFrame:
     """Mean and spread per ``by`` group and metric.
 
-    Returns a long frame with columns ``by +`` :data:`SUMMARY_COLUMNS`: ``std`` over blocks,
+    Returns a long frame with columns ``by +`` `SUMMARY_COLUMNS`: ``std`` over blocks,
     ``ci95`` the half-width of the 95% t-interval of the mean (corrected for overlapping folds,
-    see the module docstring), the seed spreads as in :func:`_seed_spreads` (the split and model
-    ones NaN unless :func:`seed_design` is "separate").
+    see the module docstring), the seed spreads as in `_seed_spreads` (the split and model
+    ones NaN unless `seed_design` is "separate").
     """
     design = block_design(results)
     blocks = block_means(results, by, weighting)

@@ -1,6 +1,6 @@
 """Significance of the differences in a table: is each method significantly worse than the best?
 
-The *blocks* of a run are its statistical units (:mod:`reports.ranking`: subjects, or resampled
+The *blocks* of a run are its statistical units (`reports.ranking`: subjects, or resampled
 folds; folds and seeds are first averaged inside a block, as in the tables). Which test is valid
 depends on whether blocks are independent.
 
@@ -93,7 +93,7 @@ def block_matrix(results: pd.DataFrame, metric: str, column: str = "label",
 
     ``results`` is a ``records_frame`` of one table (one dataset and protocol); cells are means
     over the folds and seeds of a block of the ``weighting`` mean, as in
-    :func:`reports.ranking.block_means`. Oracle columns are dropped: they are never tested or
+    `reports.ranking.block_means`. Oracle columns are dropped: they are never tested or
     ranked.
     """
     results = results[~results["label"].isin(oracle_columns(results) + incomplete_columns(results))]
@@ -186,7 +186,7 @@ def metric_test(blocks: pd.DataFrame, metric: str, alpha: float = ALPHA,
 
 def table_tests(results: pd.DataFrame, alpha: float = ALPHA, column: str = "label",
                 weighting: str = "trial") -> dict[str, MetricTest]:
-    """:func:`metric_test` for every metric of one table's ``records_frame`` rows, on the
+    """`metric_test` for every metric of one table's ``records_frame`` rows, on the
     ``weighting`` mean (pass the table's ``weighting``) and the rows' block design."""
     design = block_design(results)
     return {m: metric_test(block_matrix(results, m, column, weighting), m, alpha, design)
@@ -262,9 +262,9 @@ def cd_diagram(blocks: pd.DataFrame, metric: str, path: Path, alpha: float = ALP
                design: BlockDesign | None = None) -> list[Path]:
     """Critical-difference diagram (average ranks; bars join methods that do not differ).
 
-    ``blocks`` is :func:`block_matrix` on the table's ``weighting``; ``design`` (the table's,
-    default subject blocks) chooses the pairwise test as in :func:`pairwise_pvalues`.
-    ``colors`` maps a column to its colour (default: :func:`reports.figures.series_styles`, one
+    ``blocks`` is `block_matrix` on the table's ``weighting``; ``design`` (the table's,
+    default subject blocks) chooses the pairwise test as in `pairwise_pvalues`.
+    ``colors`` maps a column to its colour (default: `reports.figures.series_styles`, one
     distinct colour per method, rather than scikit-posthocs' ten-colour cycle). Writes ``path``
     with suffixes .png and .pdf and returns both paths; returns [] (draws nothing) with fewer
     than two methods or two blocks, where ranks mean nothing.

@@ -1,15 +1,15 @@
 """Ranked tables in the paper's layout: methods as columns grouped by family, the six metrics
 and Average Rank as rows, per-metric rank in parentheses, best in bold; Markdown and LaTeX
-(booktabs) rendered from one :class:`Table`.
+(booktabs) rendered from one `Table`.
 
 A table ranks one mean of each job, the trial-balanced one by default (see
-:mod:`reports.ranking`), and says which in a note together with the effective sample: the number
+`reports.ranking`), and says which in a note together with the effective sample: the number
 of test labels (trials) beside the number of test windows, since windows of one trial share
 one label and are not independent evidence.
 
 Oracle references (the stimulus oracle) are shown with their means but no rank, are never bold
 and never enter the average rank. They are a reference, not a ceiling: what the oracle means
-depends on the protocol (:data:`ORACLE_MEANINGS`); it is an exact upper bound only on the window
+depends on the protocol (`ORACLE_MEANINGS`); it is an exact upper bound only on the window
 split, and under LOSO a method may beat it. With the prior they define the "Gap closed" rows:
 (prior − method) / (prior − oracle) per metric, negative when the method is worse than the prior.
 That ratio has a small, noisy denominator, so each value carries a percentile bootstrap interval
@@ -86,7 +86,7 @@ class Table:
     unranked: list[str] = field(default_factory=list)  # oracle columns: values shown, no rank
     weighting: str = "window"
     design: BlockDesign = field(default_factory=BlockDesign)
-    seeds: str = "unknown"  # :func:`reports.ranking.seed_design`
+    seeds: str = "unknown"  # `reports.ranking.seed_design`
     rows: pd.DataFrame | None = None  # the rows as the table uses them (blocks as it counts them)
     incomplete: dict[str, str] = field(default_factory=dict)  # column -> "k of n blocks"
     n_blocks: int = 0
@@ -99,7 +99,7 @@ class Table:
 
 
 def oracle_setting(results: pd.DataFrame) -> str | None:
-    """The :data:`ORACLE_MEANINGS` key of a table's rows: "loso" from the ``protocol`` column;
+    """The `ORACLE_MEANINGS` key of a table's rows: "loso" from the ``protocol`` column;
     None where the frame does not say (the note then gives every protocol's meaning)."""
     if "protocol" in results.columns and set(results["protocol"]) == {"loso"}:
         return "loso"
@@ -107,7 +107,7 @@ def oracle_setting(results: pd.DataFrame) -> str | None:
 
 
 def oracle_note(setting: str | None, references: list[str] = ()) -> str:
-    """:data:`ORACLE_NOTE`, one line for each reference method shown, and what the references
+    """`ORACLE_NOTE`, one line for each reference method shown, and what the references
     mean under ``setting`` (every setting if None)."""
     meanings = [ORACLE_MEANINGS[setting]] if setting else list(ORACLE_MEANINGS.values())
     return " ".join([ORACLE_NOTE, *(REFERENCE_NOTES[r] for r in references if r in REFERENCE_NOTES),
@@ -129,7 +129,7 @@ def validation_note(results: pd.DataFrame) -> str | None:
 
 
 def weighting_note(results: pd.DataFrame, requested: str, used: str, repeats: int = 1) -> str:
-    """Which mean the table ranks, and the effective sample (:func:`reports.ranking.effective_sizes`)."""
+    """Which mean the table ranks, and the effective sample (`reports.ranking.effective_sizes`)."""
     text = WEIGHTING_NOTES[used]
     if used != requested:
         text = text[:-1] + ": not every job carries a trial-balanced mean."
@@ -147,7 +147,7 @@ def build_table(results: pd.DataFrame, title: str, weighting: str = "trial",
     """Aggregate per-job results (``records_frame`` rows of one table).
 
     ``weighting`` picks the mean ranked ("trial" falls back to "window" when the trial-balanced
-    columns are missing). ``oracle`` is the :data:`ORACLE_MEANINGS` key saying what the
+    columns are missing). ``oracle`` is the `ORACLE_MEANINGS` key saying what the
     references mean here ("trial", "window", "loso"); by default "loso" is read from the
     ``protocol`` column and anything else gets every meaning. ``reference`` is the registry
     name of the reference "gap closed" is measured against (default: the first reference
@@ -155,7 +155,7 @@ def build_table(results: pd.DataFrame, title: str, weighting: str = "trial",
     label once).
 
     Rules that keep a table from claiming more than its rows support: a one-subject table with
-    several folds uses its folds as blocks (:func:`reports.ranking.single_block_folds`); with a
+    several folds uses its folds as blocks (`reports.ranking.single_block_folds`); with a
     single block no rank, bold, † or ± is printed; a column with failed jobs is shown apart
     (mean over its finished blocks, unranked, untested).
     """
@@ -267,7 +267,7 @@ def oracle_advantage(blocks: pd.DataFrame, metric: str, prior: str,
 
 def gap_rows(table: Table, blocks: pd.DataFrame, prior: str, oracle: str) -> dict[str, dict[str, str]]:
     """The "Gap closed (KL)" and "Gap closed (Chebyshev)" rows, each cell the value and its
-    bootstrap interval over blocks (``blocks``: :func:`reports.ranking.block_means` by label); a
+    bootstrap interval over blocks (``blocks``: `reports.ranking.block_means` by label); a
     metric where the oracle is not significantly better than the prior gets a note instead."""
     rows = {}
     for metric in GAP_METRICS:

@@ -7,9 +7,9 @@ radius 1, temporal radius 4); a neighbour counts 1 when it is >= the centre. Eac
 
 Speed: one compiled kernel (numba) per segment, row by row — every neighbour of a row is a
 contiguous slice of the flat uint8 volume at a fixed offset, the eight comparisons vectorise, and
-the row's codes are counted while still in cache (see :func:`_lbp_top_counts`): 107–116× real
+the row's codes are counted while still in cache (see `_lbp_top_counts`): 107–116× real
 time per core at 640×480, against 56× for the best numpy/OpenCV formulation (bounded by
-``cv2.calcHist`` and memory traffic of whole-frame 0/1 buffers). :func:`lbp_top_reference`
+``cv2.calcHist`` and memory traffic of whole-frame 0/1 buffers). `lbp_top_reference`
 is the plain numpy version the fast one is tested against, bit for bit. ``downscale`` > 1 (not
 the official recipe, default 1 = full frame) shrinks frames with area averaging first, for
 throughput when 640×480 is too slow.

@@ -1,9 +1,9 @@
 """MPCL — Memory-guided Prototypical Co-occurrence Learning for mixed emotion recognition.
 
-One module per part: :mod:`.hopfield` (the operator every part uses), :mod:`.encoders`,
-:mod:`.msaf`, :mod:`.memory`, :mod:`.prd`, :mod:`.pcl`, :mod:`.hsc`, :mod:`.model` (wiring by
+One module per part: `.hopfield` (the operator every part uses), `.encoders`,
+`.msaf`, `.memory`, `.prd`, `.pcl`, `.hsc`, `.model` (wiring by
 roles). This module registers the method; training is the shared loop of
-:class:`methods.training.TorchMethod`.
+`methods.training.TorchMethod`.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 
 R holds the state (query) patterns, Y the stored patterns, β is the inverse temperature. With
 no projections it is one step of the update ξ ← Yᵀ softmax(β Y ξ) that does not increase the
-energy E(ξ) = −β⁻¹ lse(β, Yᵀξ) + ½ ξᵀξ (:func:`hopfield_energy`). The operator is attention
+energy E(ξ) = −β⁻¹ lse(β, Yᵀξ) + ½ ξᵀξ (`hopfield_energy`). The operator is attention
 with scale β, so it runs on ``torch.nn.functional.scaled_dot_product_attention`` (fused
 kernels on CPU and CUDA). ``hopfield-layers`` is not on PyPI, hence this re-implementation.
 """

@@ -80,7 +80,7 @@ class HSC(nn.Module):
     slot_init : {"memory", "random"}
         Where the first block's slots start.
     layer_norm, slot_residual : bool
-        See :class:`CompressionBlock`.
+        See `CompressionBlock`.
     """
 
     def __init__(self, slots: Sequence[int], d: int, n_heads: int, beta: float | None,

@@ -5,7 +5,7 @@
     behavioural ─enc─► Z_beh ─────────────────── memory ─► U_b = Z_beh + Ẑ_beh   ┴─ H_0 ─ HSC ─► C slots ─► logits
 
 The forward pass returns the logits and the quantities the PRD and PCL losses need; the
-losses themselves are computed by the method (:meth:`methods.mpcl.MPCL.loss`).
+losses themselves are computed by the method (`methods.mpcl.MPCL.loss`).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ PCL_INPUTS = ("prototype", "raw")
 
 @dataclass(frozen=True)
 class MPCLConfig:
-    """Architecture choices; see :class:`methods.mpcl.MPCL` for each one's meaning."""
+    """Architecture choices; see `methods.mpcl.MPCL` for each one's meaning."""
 
     d: int = 64
     n_tokens: int | None = None
