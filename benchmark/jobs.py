@@ -107,7 +107,10 @@ class Job:
     source: str = ""
     deterministic: bool = False  # deterministic torch algorithms; in the key only when on
     drop: tuple[str, ...] = ()
-    extra: dict = field(default_factory=dict, hash=False)
+    # The column's title, family and reference flag, taken where the job is planned: a worker
+    # that imports a module:Class method afresh does not see the title and family the Python
+    # API gave the class in the planning process (methods.registry.external). Not in the key.
+    column: tuple[str, str, bool] = field(default=("", "", False), compare=False)
     tune: int = 0  # tuning budget (benchmark.tuning); in the key only when > 0
 
     def config(self) -> dict:

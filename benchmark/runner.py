@@ -58,6 +58,7 @@ def plan(cfg: RunSpec, data: FeatureSet, folds: dict[int, list[Fold]], data_opti
                               deterministic=cfg.deterministic_jobs,
                               drop=tuple(drop),
                               tune=budget(spec.cls, cfg.preset, cfg.tune))
+                    job = replace(job, column=(job.label, spec.cls.family, spec.cls.oracle))
                     out.append((job, f))
     return out
 

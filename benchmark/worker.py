@@ -97,8 +97,10 @@ def execute(job: Job, data: FeatureSet, fold: Fold, time_limit: float | None = N
     computed once by the caller and stamped on the record.
     """
     started = time.time()
-    rec = {"key": job.key, "config": job.config(), "label": job.label,
-           "family": job.method.cls.family, "oracle": job.method.cls.oracle,
+    label, family, oracle = job.column if job.column[0] else (job.label, job.method.cls.family,
+                                                                job.method.cls.oracle)
+    rec = {"key": job.key, "config": job.config(), "label": label,
+           "family": family, "oracle": oracle,
            "block_kind": job.block_kind, "status": "failed", "error": "",
            "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
            "provenance": prov or provenance(), "code": code or ""}

@@ -113,16 +113,8 @@ def test_a_notebook_class_cannot_be_rerun_from_run_json_a_module_class_can(quick
     assert done.returncode == 0, done.stderr[-3000:]
     c = _by_job(third)
     pd.testing.assert_frame_equal(a.drop(columns=["label", "family"]), c.drop(columns=["label", "family"]))
-    lost = set(c["label"]) != set(a["label"])
-    if lost and not KNOWN_WORKER_LABEL_BUG:
-        pytest.fail(f"an external class lost its label on worker processes: {sorted(set(c['label']))}")
-    if not lost and KNOWN_WORKER_LABEL_BUG:
-        pytest.fail("the worker-label bug is fixed: set KNOWN_WORKER_LABEL_BUG = False and drop "
-                    "the note in docs/getting-started.md")
-
-
-# An external (module:Class) method run on worker processes loses its label and family (above).
-KNOWN_WORKER_LABEL_BUG = True
+    # the column title and family are the planning process's, also on worker processes
+    assert set(c["label"]) == set(a["label"]) and set(c["family"]) == set(a["family"])
 
 
 def _by_job(run_dir):
