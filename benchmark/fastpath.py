@@ -33,7 +33,7 @@ from .manifest import request_hash
 from .rundir import RunDir, read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("benchmark", "datasets", "methods", "protocols", "reports")
+PACKAGES = ("benchmark", "core", "datasets", "methods", "protocols", "reports")
 ENTRY_POINT_GROUP = "mixed_emotion_benchmark.methods"
 
 

@@ -677,7 +677,7 @@ def test_prepare_a_generated_dataset_names_the_dataset_not_an_untyped_flag(capsy
 # ------------------------------------------------------------------ one error family
 def test_one_except_catches_every_user_facing_error():
     import benchmark.errors as errors
-    from benchmark.reporting import IncompleteRunError
+    from benchmark.results import IncompleteRunError
     from datasets.base import DataError
     from core.errors import BenchmarkError
     from core.params import ParameterError

@@ -147,7 +147,8 @@ def test_killed_run_resumes_to_identical_tables(tmp_path):
 
 def test_warm_rerun_takes_the_fast_path_until_something_changes(tmp_path):
     args = ["run", "--methods", "prior,aa-knn", "--preset", "smoke", "--out", tmp_path / "run"]
-    assert "12 computed" in cli(*args).stdout  # prior, aa-knn and the oracle x 4 subjects
+    # prior, aa-knn and the consensus x 4 subjects x 5 folds (every trial tested)
+    assert "60 computed" in cli(*args).stdout
     warm = cli(*args)
     assert "nothing computed" in warm.stdout
     assert warm.stdout.split("every job")[0].strip() == (tmp_path / "run" / "table.md").read_text().strip()

@@ -138,7 +138,9 @@ def test_cluster_matches_local_and_survives_a_killed_worker(tmp_path):
 
 def test_worker_with_other_code_is_refused(tmp_path):
     other = tmp_path / "checkout"
-    for pkg in ("benchmark", "datasets", "methods", "protocols", "reports"):
+    from benchmark.fastpath import PACKAGES
+
+    for pkg in PACKAGES:
         shutil.copytree(ROOT / pkg, other / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     with open(other / "methods" / "aa_knn.py", "a") as f:
         f.write("\n# a local edit the client does not have\n")

@@ -65,7 +65,7 @@ def test_unknown_experiment_lists_valid():
 
 def test_main_holds_trials_out_by_default_and_routes_the_grouping_to_its_subject_dependent_part(tmp_path):
     md = _run("main", tmp_path / "default", parse_methods("prior"))
-    assert "subject-dependent (trials held out: 1 of 5 folds per subject)" in md
+    assert "subject-dependent (trials held out: every trial tested once, 5 folds per subject)" in md
     cfg = RunSpec(methods=[], preset="smoke", dataset_options=TINY, protocol="main",
                   protocol_options={"group": "window", "val_size": 0.2}, out=tmp_path / "window")
     outcomes = dict((p.name, o) for p, o in run_experiment("main", cfg, parse_methods("prior")))

@@ -45,6 +45,8 @@ def broken(monkeypatch):
 
 
 def _cfg(tmp_path, methods="prior,aa-knn", **kw):
+    # one fold per subject (the quick look): these tests are about the runner, not the design
+    kw.setdefault("protocol_options", {"folds": 1})
     return RunSpec(methods=parse_methods(methods), preset="smoke", out=tmp_path / "run", **kw)
 
 
