@@ -218,6 +218,11 @@ def build_table(results: pd.DataFrame, title: str, weighting: str = "trial",
     if ok_cols and prior in ok_cols and ref in ok_cols and n_blocks >= 2:
         blocks = block_means(results, ["label"], used)
         table.extra_rows.update(gap_rows(table, blocks, prior, ref))
+    elif ok_cols and not oracles:
+        notes.append("No gap rows: no stimulus reference in this table ("
+                     + (f"the protocol's reference, {reference}, needs a stimulus identity and, for "
+                        "the consensus, a second subject, which this data lacks)." if reference else
+                        "the protocol names none: its samples carry no stimulus identity)."))
     return table
 
 

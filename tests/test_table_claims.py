@@ -148,3 +148,13 @@ def test_folds_all_from_the_command_line_a_config_file_and_the_api(tmp_path):
     trials, subjects = every.pop()
     one, _ = _tested_trials(tmp_path / "one")
     assert subjects == 2 and 4 * one < trials <= 5 * one  # 5 folds, each about a fifth of the trials
+
+
+def test_a_table_without_a_reference_says_why_it_has_no_gap_rows():
+    res = frame({"Prior": 0.1, "A": 0.0}, n_blocks=4)
+    one_subject = build_table(res, "t", oracle="trial", reference="consensus")
+    assert not any(k.startswith("Gap closed") for k in one_subject.extra_rows)
+    assert any(n.startswith("No gap rows: no stimulus reference") and "consensus" in n
+               for n in one_subject.notes)
+    kfold = build_table(res, "t")
+    assert any("the protocol names none" in n for n in kfold.notes)
