@@ -23,7 +23,6 @@ hold, which is checked without importing methods or data:
 from __future__ import annotations
 
 import hashlib
-import json
 import importlib.metadata
 import importlib.util
 from pathlib import Path

@@ -156,7 +156,7 @@ def records_frame(records: list[dict]):
             "fold": cfg["protocol"]["fold"], "subject": cfg["protocol"]["block"],
             "method": cfg["method"]["name"], "variant": cfg["method"]["variant"],
             "seed": cfg["seed"], "status": r["status"], "n_train": r.get("n_train"),
-            "n_test": r.get("n_test"), "n_val": r.get("n_val"), "fit_seconds": r.get("fit_seconds"),
+            "n_test": r.get("n_test"), "fit_seconds": r.get("fit_seconds"),
             "predict_seconds": r.get("predict_seconds"),
             **{m: (r.get("metrics") or {}).get(m, np.nan) for m in METRICS},
             **{f"{m}_trial": (r.get("metrics_trial") or {}).get(m, np.nan) for m in METRICS},

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reports import costs, figures, paper, stats
-from reports.tables import Table, build_table, to_latex, to_markdown
+from reports.tables import Table, to_latex, to_markdown
 
 from .results import Part, open_run
 from .rundir import RunDir

@@ -35,10 +35,6 @@ from .presets import PRESETS
 # Protocol options given as top-level names (flags); they go into ``protocol_options``.
 PROTOCOL_FLAGS = {"group": "--group", "n_splits": "--n-splits", "folds": "--folds",
                   "repeats": "--repeats", "val_size": "--val-size"}
-OPTIONS = ("methods", "dataset", "data_root", "dataset_options", "protocol", "protocol_options",
-           *PROTOCOL_FLAGS, "normalize", "preset", "seeds", "split_seed", "tune", "references",
-           "deterministic",
-           "out", "n_jobs", "time_limit", "scheduler", "dask_local")
 
 
 class MethodList(Constraint):
@@ -78,7 +74,7 @@ RUN_OPTIONS: dict[str, Constraint] = {
     "out": Text(path=True), "n_jobs": AnyOf(Int(low=1), Choice(-1)),
     "time_limit": Real(low=0, low_open=True), "scheduler": Text(), "dask_local": Int(low=0),
 }
-assert set(RUN_OPTIONS) == set(OPTIONS)
+OPTIONS = tuple(RUN_OPTIONS)  # the option names, in the order messages list them
 # the command line's flag of an option, where it has one (named beside the key in errors)
 FLAGS = {k: "--" + k.replace("_", "-") for k in OPTIONS if k not in ("protocol_options", "references")}
 FLAGS["dataset_options"] = "--dataset-option"

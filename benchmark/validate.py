@@ -153,12 +153,6 @@ def out_kind(out, protocol: str) -> None:
                          "new folder, or the --out of its own earlier run to resume it")
 
 
-def count(value, flag: str, what: str) -> None:
-    """``value`` is None or an integer >= 0."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise UsageError(f"{flag} {value!r}: expected an integer >= 0 {what}")
-
-
 def folds(value) -> int | None:
     """``--folds``: a positive integer, or ``all`` (None: every fold)."""
     if value is None or value == "all":
@@ -253,11 +247,6 @@ def protocol(name: str, options: dict, flags: dict[str, str]) -> None:
                 check_params(get_protocol(split).constraints, {key: value}, where=what)
             except ParameterError as exc:
                 raise UsageError(f"{flags.get(key, f'protocol option {key}')}: {exc}") from None
-
-
-def positive(value: float | None, flag: str) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
-        raise UsageError(f"{flag} {value!r}: expected a positive number of seconds")
 
 
 def formats(text: str, valid: tuple[str, ...] = ("md", "tex")) -> tuple[str, ...]:

@@ -118,8 +118,9 @@ def validation_note(results: pd.DataFrame) -> str | None:
     """What each fold held out as its inner validation part, from the records' ``n_val``."""
     if "n_val" not in results.columns:
         return None
-    ok = results[(results["status"] == "ok") & (results["oracle"] != True)]  # noqa: E712
-    ok = ok[ok["n_val"].notna() & ok["n_train"].notna()]
+    ok = results[(results["status"] == "ok") & results["n_val"].notna() & results["n_train"].notna()]
+    if "oracle" in ok.columns:  # references fit on other data (the consensus: other subjects)
+        ok = ok[~ok["oracle"].fillna(False).astype(bool)]
     if ok.empty:
         return None
     share = 100 * ok["n_val"].astype(float) / (ok["n_val"].astype(float) + ok["n_train"].astype(float))

@@ -12,7 +12,6 @@ from methods import checks
 from methods.base import BaseMethod
 from core.params import Real
 from methods.registry import method_classes
-from core.metrics import evaluate
 
 CLASSES = method_classes()
 

@@ -4,7 +4,6 @@ that the code still makes from one it no longer makes."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
