@@ -39,11 +39,13 @@ CHECKS = (
     Check("LBP-TOP reference / fast, 160x120", "test_recipe[lbp-top-reference-160x120]",
           "test_recipe[lbp-top-160x120]", low=3.0),
     # The second worker's yield on a small run (160 jobs, six methods), both timed in this
-    # session (wall); ~1.45 projected on two idle cores from the runs' CPU seconds. On a CI
-    # machine running nothing else only: busy other sessions take the same CPU share from a
-    # serial and a parallel run (Linux autogroups), see docs/speed.md. Fails a serialising pool.
+    # session (wall). Measured on this 2-core machine with nothing else running: 1.58 (the test
+    # alone) and 1.26 (inside `.ci/run`, after the test suite); under other sessions' load
+    # 0.72-1.06 (Linux autogroups share CPU between sessions, see docs/speed.md). The fixed costs
+    # of a small run (imports, worker start-up) cap it well below 2. The bound sits under the
+    # lowest idle measurement and above what a serialising pool gives (~1.0).
     Check("small run --n-jobs 1 / --n-jobs 2", "test_parallel_run[1]", "test_parallel_run[2]",
-          low=1.2),
+          low=1.1),
     # --perf-slow only: the default run, where the target is >= 1.8 on two idle cores
     Check("default run --n-jobs 1 / --n-jobs 2", "test_default_run[1]", "test_default_run[2]",
           low=1.6, required=False),
