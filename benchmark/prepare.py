@@ -36,6 +36,12 @@ def label_items(name: str, options: dict):
     return None if param is None or param.default is inspect.Parameter.empty else param.default
 
 
+def extracts_per_subject(name: str) -> bool:
+    """Whether the loader of ``name`` extracts features subject by subject (it takes ``n_jobs``):
+    then a pool of workers can fill its cache, and `run` uses its own workers for it."""
+    return "n_jobs" in inspect.signature(get_loader(name)).parameters
+
+
 def prepare(dataset: str, data_root: str | None = None, n_jobs: int | None = 1, **options) -> FeatureSet:
     """Load ``dataset`` from ``data_root`` with ``n_jobs`` parallel subjects, filling the cache
     (``n_jobs=None``: a loader that reads one file and takes no ``n_jobs``)."""

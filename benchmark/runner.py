@@ -26,7 +26,7 @@ from protocols import (RUNNER_OPTIONS, Fold, check_data, check_folds, get_protoc
 
 from .jobs import Job, fingerprint, fold_hash, source_hash
 from .manifest import Manifest, items_text, request_hash, without_paths
-from .prepare import label_items, open_dataset
+from .prepare import extracts_per_subject, label_items, open_dataset, prepare as prepare_dataset
 from .presets import dataset_options
 from .provenance import provenance
 from .records import records_frame
@@ -172,7 +172,13 @@ def split(cfg: RunSpec, data: FeatureSet) -> dict[int, list[Fold]]:
 
 
 def load_data(cfg: RunSpec) -> tuple[FeatureSet, dict]:
+    """The dataset and the loader options it was made with. A loader that extracts per subject
+    fills an empty cache with the run's ``n_jobs`` workers, as `prepare --n-jobs` would (wesad-e4
+    cold: 141 s serial in the main process before any job). ``n_jobs`` stays out of the returned
+    options, which key the run's jobs: the features do not depend on it."""
     options = {**dataset_options(cfg.preset, cfg.dataset), **cfg.dataset_options}
+    if cfg.n_jobs > 1 and "n_jobs" not in options and extracts_per_subject(cfg.dataset):
+        return prepare_dataset(cfg.dataset, None, cfg.n_jobs, **options), options
     return open_dataset(cfg.dataset, **options), options
 
 

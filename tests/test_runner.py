@@ -190,3 +190,21 @@ def test_paper_runs_use_deterministic_algorithms_unless_told_otherwise(tmp_path)
 
     assert flags(preset="paper") == {True} and flags(preset="smoke") == {False}
     assert flags(preset="paper", deterministic=False) == {False}
+
+
+@pytest.mark.parametrize("dataset, n_jobs, pooled", [("wesad-e4", 2, True), ("wesad-e4", 1, False),
+                                                      ("synthetic", 2, False)])
+def test_a_run_extracts_per_subject_features_with_its_workers(monkeypatch, dataset, n_jobs, pooled):
+    """A loader that extracts per subject fills its cache with the run's workers (as `prepare
+    --n-jobs` does); ``n_jobs`` stays out of the options that key the jobs. A one-piece loader, or
+    a serial run, reads in the main process."""
+    import benchmark.runner as runner
+
+    calls = []
+    monkeypatch.setattr(runner, "prepare_dataset", lambda name, root, n, **o: calls.append(("pool", n, o)))
+    monkeypatch.setattr(runner, "open_dataset", lambda name, **o: calls.append(("main", None, o)))
+    options = {"data_root": "somewhere"} if dataset == "wesad-e4" else {}
+    _, got = runner.load_data(RunSpec(methods=parse_methods("prior"), dataset=dataset, dataset_options=options,
+                                      n_jobs=n_jobs))
+    assert [c[:2] for c in calls] == [("pool", n_jobs) if pooled else ("main", None)]
+    assert "n_jobs" not in got and "n_jobs" not in calls[0][2]
