@@ -178,7 +178,7 @@ def load_data(cfg: RunSpec) -> tuple[FeatureSet, dict]:
     options, which key the run's jobs: the features do not depend on it."""
     options = {**dataset_options(cfg.preset, cfg.dataset), **cfg.dataset_options}
     if cfg.n_jobs > 1 and "n_jobs" not in options and extracts_per_subject(cfg.dataset):
-        return prepare_dataset(cfg.dataset, None, cfg.n_jobs, **options), options
+        return prepare_dataset(cfg.dataset, n_jobs=cfg.n_jobs, **options), options
     return open_dataset(cfg.dataset, **options), options
 
 

@@ -1,6 +1,7 @@
 """Runner: records, resume, failure isolation, determinism across backends."""
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from dataclasses import replace
@@ -201,8 +202,15 @@ def test_a_run_extracts_per_subject_features_with_its_workers(monkeypatch, datas
     import benchmark.runner as runner
 
     calls = []
-    monkeypatch.setattr(runner, "prepare_dataset", lambda name, root, n, **o: calls.append(("pool", n, o)))
-    monkeypatch.setattr(runner, "open_dataset", lambda name, **o: calls.append(("main", None, o)))
+
+    def spy(kind, real):
+        def call(*args, **kwargs):  # bound as the real function binds them (a clash raises here)
+            bound = inspect.signature(real).bind(*args, **kwargs).arguments
+            calls.append((kind, bound.get("n_jobs"), bound.get("options", {})))
+        return call
+
+    monkeypatch.setattr(runner, "prepare_dataset", spy("pool", runner.prepare_dataset))
+    monkeypatch.setattr(runner, "open_dataset", spy("main", runner.open_dataset))
     options = {"data_root": "somewhere"} if dataset == "wesad-e4" else {}
     _, got = runner.load_data(RunSpec(methods=parse_methods("prior"), dataset=dataset, dataset_options=options,
                                       n_jobs=n_jobs))
