@@ -14,7 +14,7 @@ days was unknown. Two commands, so that measuring (slow, machine-dependent) and 
    reading + aligning the raw files, then each modality's features (EEG, GSR, PPG, video), each in
    a fresh process: process CPU seconds (one thread) and the process's peak resident memory.
    Extraction is per subject and independent across subjects, so it grows linearly.
-2. **Runs** — runs every method (``--methods all``) with ``--n-jobs 1`` on DMER-shaped feature
+2. **Runs** — runs every method (``--methods all``) with ``--n-jobs N`` on DMER-shaped feature
    sets of 2, 4, 8, 16 subjects with DMER's per-subject size (32 trials × 23 windows: 27 s
    trials after the 4-window drop), subject-dependent with every trial tested once
    (``--folds 5`` of 5) and leave-one-subject-out, and measures the run's CPU seconds (the
@@ -54,10 +54,10 @@ TRIALS, WINDOWS = 32, 23  # windows per trial at L = 27 s after dropping the fir
 STEPS = ("read+align", "eeg", "gsr", "ppg", "video")
 RUN_SIZES = (2, 4, 8, 16)
 DOC, PLOT = ROOT / "docs" / "growth.md", ROOT / "docs" / "growth.png"
-# How a measurement is reproduced (the JSON records the command that made it, when it differs).
-DEFAULT_COMMAND = ("OMP_NUM_THREADS=1 python -m pytest tests/perf/test_perf_deep.py -k 'paper and training_step' "
-                   "--benchmark-enable --benchmark-json=runs/perf-deep.json; "
-                   "python -m benchmark.growth measure --perf runs/perf-deep.json")
+GPU_SPEEDUP = 10.0  # assumed speed-up of one GPU over one CPU core (an assumption, recorded as such)
+# The step times behind the paper preset's projection (``measure --perf``), written to ``{json}``.
+PERF_COMMAND = ("OMP_NUM_THREADS=1 python -m pytest tests/perf/test_perf_deep.py -k 'paper and training_step' "
+                "--benchmark-enable --benchmark-json={json}")
 
 
 # ------------------------------------------------------------------ measuring
@@ -107,14 +107,17 @@ def measure_extraction(release: Path) -> list[dict]:
     return rows
 
 
-def measure_run(n_subjects: int, protocol: str, preset: str, workdir: Path, methods: str = "all") -> dict:
-    """One run of ``methods`` on a DMER-sized feature set of ``n_subjects``; CPU of the child."""
+def measure_run(n_subjects: int, protocol: str, preset: str, workdir: Path, methods: str = "all",
+                n_jobs: int = 1) -> dict:
+    """One run of ``methods`` on a DMER-sized feature set of ``n_subjects``; CPU of the child and
+    of its workers (``RUSAGE_CHILDREN`` counts the grandchildren it waited for), so the figure is
+    the run's work whatever ``n_jobs``: more workers shorten the wall time, not the CPU."""
     import pandas as pd
 
     out = workdir / f"{protocol}-{n_subjects}-{preset}"
     args = [sys.executable, "-m", "benchmark", "run", "--methods", methods, "--dataset", "synthetic",
             "--dataset-option", f"n_subjects={n_subjects}", "--dataset-option", f"n_windows={WINDOWS}",
-            "--protocol", protocol, "--preset", preset, "--n-jobs", "1", "--out", str(out)]
+            "--protocol", protocol, "--preset", preset, "--n-jobs", str(n_jobs), "--out", str(out)]
     if protocol == "subject-dependent":
         args += ["--folds", "5"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -126,7 +129,7 @@ def measure_run(n_subjects: int, protocol: str, preset: str, workdir: Path, meth
     res["seconds"] = res["fit_seconds"].fillna(0) + res["predict_seconds"].fillna(0) if "fit_seconds" in res \
         else np.nan
     per = res.groupby("method")["seconds"].sum() if "fit_seconds" in res else pd.Series(dtype=float)
-    row = {"protocol": protocol, "n_subjects": n_subjects, "preset": preset, "exit": p.returncode,
+    row = {"protocol": protocol, "n_subjects": n_subjects, "preset": preset, "n_jobs": n_jobs, "exit": p.returncode,
            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
            "wall_s": wall, "peak_rss_mb": after.ru_maxrss / 1024, "jobs": int(len(res)),
            "failed": int((res["status"] != "ok").sum()),
@@ -154,11 +157,12 @@ def read_perf(path: Path) -> dict:
 
 def measure(out: Path, release: Path | None, extract_subjects: int, sizes: tuple[int, ...],
             preset: str, perf: Path | None, gpu_speedup: float, loso_sizes: tuple[int, ...],
-            methods: str = "all") -> dict:
+            methods: str = "all", n_jobs: int = 1, command: str = "") -> dict:
     from datasets.dmer_release import write_release
 
     from .provenance import provenance
 
+    load = os.getloadavg()[0]  # what else the machine ran when the measurement began (on the page)
     with tempfile.TemporaryDirectory(prefix="growth-") as tmp:
         tmp = Path(tmp)
         rel_opts = {"clip_seconds": 27.0, "video_size": [640, 480], "rest_seconds": 180.0, "gap_seconds": 30.0}
@@ -171,14 +175,15 @@ def measure(out: Path, release: Path | None, extract_subjects: int, sizes: tuple
                           rest_seconds=rel_opts["rest_seconds"], gap_seconds=rel_opts["gap_seconds"],
                           levels=("raw",))
         extraction = measure_extraction(release)
-        runs = [measure_run(n, "subject-dependent", preset, tmp, methods) for n in sizes]
-        runs += [measure_run(n, "loso", preset, tmp, methods) for n in loso_sizes]
+        runs = [measure_run(n, "subject-dependent", preset, tmp, methods, n_jobs) for n in sizes]
+        runs += [measure_run(n, "loso", preset, tmp, methods, n_jobs) for n in loso_sizes]
     prov = provenance()
     result = {"measured": dt.date.today().isoformat(), "machine": {"cpu": prov.get("cpu", platform.processor()),
-                                                                  "cores": os.cpu_count(),
+                                                                  "cores": os.cpu_count(), "load_before": load,
                                                                   "python": platform.python_version()},
               "git_commit": prov.get("git_commit", ""), "release": rel_opts,
-              "extraction": extraction, "runs": runs, "preset": preset, "methods": methods,
+              "extraction": extraction, "runs": runs, "preset": preset, "methods": methods, "n_jobs": n_jobs,
+              "command": command,
               "perf": read_perf(perf) if perf else None,
               "assumptions": {"gpu_speedup": gpu_speedup, "dmer_subjects": DMER_SUBJECTS,
                               "windows_per_subject": TRIALS * WINDOWS}}
@@ -329,12 +334,13 @@ def render(m: dict, json_path: Path, png_name: str = PLOT.name) -> str:
         "<!-- generated by `python -m benchmark.growth render` from "
         f"{_shown(json_path)}; do not edit -->",
         "",
-        f"Measured {m['measured']} on {m['machine']['cpu']} ({cores} cores, shared with other work; CPU "
-        "time of one thread, which such load barely moves), commit "
+        f"Measured {m['measured']} on {m['machine']['cpu']} ({cores} cores, load average "
+        f"{m['machine']['load_before']:.1f} when the measurement began; process CPU time, which other load "
+        "barely moves), commit "
         f"`{str(m['git_commit'])[:10]}`. Reproduce (measure writes results/growth/growth.json):",
         "",
         "```bash",
-        *m.get("command", DEFAULT_COMMAND).split("; "),
+        *m["command"].split("; "),
         f"python -m benchmark.growth render --json {_shown(json_path)}",
         "```",
         "",
@@ -359,7 +365,7 @@ def render(m: dict, json_path: Path, png_name: str = PLOT.name) -> str:
         "",
         "## Runs of every method",
         "",
-        f"`--methods {m.get('methods', 'all')}`, `{m['preset']}` preset, `--n-jobs 1`, on DMER-shaped feature sets of "
+        f"`--methods {m['methods']}`, `{m['preset']}` preset, `--n-jobs {m['n_jobs']}`, on DMER-shaped feature sets of "
         f"{TRIALS} trials × {WINDOWS} windows per subject (what a 27 s trial gives), built by the `synthetic` "
         "dataset at that size (the cost of a run depends on shapes, not values). Subject-dependent tests "
         "every trial once (`--folds 5` of 5 splits); LOSO holds out each subject.",
@@ -400,7 +406,7 @@ def render(m: dict, json_path: Path, png_name: str = PLOT.name) -> str:
     if "loso" in p and p["loso"]["cpu_s_73"] > max(p["loso"]["cpu_s"]):
         q = p["loso"]
         lines += ["", "### The cheapest remedy", "",
-                  f"LOSO dominates: {_fmt_s(q['wall_73_here'])} on this machine at the smoke preset, and every "
+                  f"LOSO dominates: {_fmt_s(q['wall_73_here'])} on this machine at the {m['preset']} preset, and every "
                   "fold trains on about 65 subjects. Its 73 folds × methods are independent jobs, so the cheapest "
                   "remedy, which changes no number, is more workers ([cluster](cluster.md), tested with real "
                   f"`dask` processes): {_fmt_s(q['cpu_s_73'] / 16)} on 16 single-core workers. A subject-grouped "
@@ -437,6 +443,19 @@ def write_page(json_path: Path, doc: Path = DOC, png: Path = PLOT) -> None:
     doc.write_text(render(m, json_path.resolve(), png.name))
 
 
+def _command(args) -> str:
+    """The commands that reproduce a measurement, for its page: the options as parsed, with no
+    path of the measuring machine (``--release``, and an absolute ``--perf``, are shown as placeholders)."""
+    perf = args.perf and (str(args.perf) if not args.perf.is_absolute() else "PERF_JSON")
+    measure = (f"python -m benchmark.growth measure --extract-subjects {args.extract_subjects} --sizes {args.sizes} "
+               f"--loso-sizes {args.loso_sizes} --preset {args.preset} --n-jobs {args.n_jobs}"
+               + (f" --methods {args.methods}" if args.methods != "all" else "")
+               + (" --release RELEASE" if args.release is not None else "")
+               + (f" --gpu-speedup {args.gpu_speedup:g}" if args.gpu_speedup != GPU_SPEEDUP else "")
+               + (f" --perf {perf}" if perf else ""))
+    return f"{PERF_COMMAND.format(json=perf)}; {measure}" if perf else measure
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmark.growth", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -449,8 +468,10 @@ def main(argv=None) -> int:
     me.add_argument("--loso-sizes", default=",".join(map(str, RUN_SIZES)))
     me.add_argument("--preset", default="smoke", choices=["smoke", "quick", "paper"])
     me.add_argument("--methods", default="all", help="methods to run (default all)")
+    me.add_argument("--n-jobs", type=int, default=1,
+                    help="workers of each run (CPU seconds are the run's work whatever this is)")
     me.add_argument("--perf", type=Path, default=None, help="pytest-benchmark JSON of tests/perf/test_perf_deep.py")
-    me.add_argument("--gpu-speedup", type=float, default=10.0,
+    me.add_argument("--gpu-speedup", type=float, default=GPU_SPEEDUP,
                     help="assumed speed-up of one GPU over one CPU core (recorded in the JSON)")
     re_ = sub.add_parser("render", help="write docs/growth.md and docs/growth.png from the JSON")
     re_.add_argument("--json", type=Path, default=ROOT / "results" / "growth" / "growth.json")
@@ -470,7 +491,7 @@ def main(argv=None) -> int:
         sizes = tuple(int(s) for s in args.sizes.split(",") if s)
         loso = tuple(int(s) for s in args.loso_sizes.split(",") if s)
         measure(args.out, args.release, args.extract_subjects, sizes, args.preset, args.perf, args.gpu_speedup, loso,
-                args.methods)
+                args.methods, args.n_jobs, _command(args))
         print(f"written: {args.out}")
     else:
         if not args.json.is_file():

@@ -24,9 +24,10 @@ def fake(sd, loso, perf=None) -> dict:
             for p, f in (("subject-dependent", sd), ("loso", loso)) for n in (2, 4, 8, 16)]
     extraction = [{"subject": s, "step": step, "cpu_s": 10.0 * (i + 1), "wall_s": 1.0, "peak_rss_mb": 100.0 + i}
                   for s in ("1", "2") for i, step in enumerate(growth.STEPS)]
-    return {"measured": "2026-12-02", "machine": {"cpu": "x", "cores": 2}, "git_commit": "abc",
+    return {"measured": "2026-12-02", "machine": {"cpu": "x", "cores": 2, "load_before": 0.5}, "git_commit": "abc",
             "release": {"clip_seconds": 27, "video_size": [640, 480], "rest_seconds": 180, "gap_seconds": 30},
-            "extraction": extraction, "runs": runs, "preset": "smoke", "perf": perf,
+            "extraction": extraction, "runs": runs, "preset": "smoke", "perf": perf, "methods": "all", "n_jobs": 1,
+            "command": "python -m benchmark.growth measure",
             "assumptions": {"gpu_speedup": 10.0, "dmer_subjects": 73, "windows_per_subject": 736}}
 
 
@@ -66,6 +67,8 @@ def test_measure_and_render_on_a_small_release(tmp_path):
     assert [(r["protocol"], r["n_subjects"], r["exit"], r["failed"]) for r in m["runs"]] == [
         ("subject-dependent", 2, 0, 0), ("loso", 2, 0, 0)]
     assert set(m["runs"][0]["method_job_seconds"]) >= {"prior", "aa-knn"}
+    assert m["command"] == ("python -m benchmark.growth measure --extract-subjects 2 --sizes 2 --loso-sizes 2 "
+                            "--preset smoke --n-jobs 1 --methods prior,aa-knn --release RELEASE")
     doc, png = tmp_path / "growth.md", tmp_path / "growth.png"
     p = subprocess.run([sys.executable, "-m", "benchmark.growth", "render", "--json", str(out), "--doc", str(doc),
                         "--png", str(png)], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
