@@ -5,6 +5,7 @@ days was unknown. Two commands, so that measuring (slow, machine-dependent) and 
 (instant, reproducible from the committed JSON) are separate::
 
     python -m benchmark.growth measure --out results/growth/growth.json [--perf runs/perf.json]
+    python -m benchmark.growth measure --add --sizes 16 --loso-sizes 8,16 --preset quick --n-jobs 2
     python -m benchmark.growth render --json results/growth/growth.json
 
 ``measure`` does three things and writes one JSON:
@@ -24,6 +25,9 @@ days was unknown. Two commands, so that measuring (slow, machine-dependent) and 
 3. **Perf** — optionally reads a pytest-benchmark JSON of ``tests/perf/test_perf_deep.py``
    (one training step per deep method at the ``paper`` width, process CPU time) to project the
    ``paper`` preset, whose 400 epochs are too long to run here.
+
+``measure --add`` measures more run sizes into an existing JSON at its own preset, methods and
+workers, keeping its extraction (the largest sizes take longest, and need not repeat the rest).
 
 ``render`` writes ``docs/growth.md`` and ``docs/growth.png`` from the JSON alone: the fits
 (subject-dependent cost linear in subjects; LOSO linear in folds × training subjects per fold,
@@ -192,6 +196,28 @@ def measure(out: Path, release: Path | None, extract_subjects: int, sizes: tuple
     return result
 
 
+def add_runs(out: Path, sizes: tuple[int, ...], loso_sizes: tuple[int, ...], command: str) -> dict:
+    """More run sizes for the measurement in ``out``, at its preset, methods and workers, keeping
+    its extraction: the large sizes take longest, and a measurement already made need not be
+    repeated to reach them. Each added run records its own commit and load average, and the
+    JSON is rewritten as each run finishes, so a stopped measurement keeps the sizes it
+    finished. A size measured again replaces the earlier row."""
+    from .provenance import provenance
+
+    m = json.loads(out.read_text())
+    m["command"] = f"{m['command']}; {command}"
+    commit = provenance().get("git_commit", "")
+    with tempfile.TemporaryDirectory(prefix="growth-") as tmp:
+        for protocol, ns in (("subject-dependent", sizes), ("loso", loso_sizes)):
+            for n in ns:
+                load = os.getloadavg()[0]
+                row = measure_run(n, protocol, m["preset"], Path(tmp), m["methods"], m["n_jobs"])
+                row.update(load_before=load, git_commit=commit)
+                m["runs"] = [r for r in m["runs"] if (r["protocol"], r["n_subjects"]) != (protocol, n)] + [row]
+                out.write_text(json.dumps(m, indent=1) + "\n")
+    return m
+
+
 # ------------------------------------------------------------------ fitting and projecting
 def fit_linear(n: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(a, b) of y ≈ a + b·n, least squares (b alone through 0 with one point)."""
@@ -324,6 +350,17 @@ def plot(m: dict, p: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _added(m: dict) -> str:
+    """Where runs were added by ``measure --add``: their commits and load averages."""
+    added = [r for r in m["runs"] if "git_commit" in r]
+    if not added:
+        return ""
+    commits = ", ".join(sorted({f"`{r['git_commit'][:10]}`" for r in added}))
+    loads = ", ".join(f"{r['load_before']:.1f}" for r in added)
+    sizes = ", ".join(f"{r['protocol']} {r['n_subjects']}" for r in added)
+    return f"; runs added ({sizes}) at commit {commits}, load average {loads} when each began"
+
+
 def render(m: dict, json_path: Path, png_name: str = PLOT.name) -> str:
     p = project(m)
     cores, n73 = p["cores"], m["assumptions"]["dmer_subjects"]
@@ -337,7 +374,7 @@ def render(m: dict, json_path: Path, png_name: str = PLOT.name) -> str:
         f"Measured {m['measured']} on {m['machine']['cpu']} ({cores} cores, load average "
         f"{m['machine']['load_before']:.1f} when the measurement began; process CPU time, which other load "
         "barely moves), commit "
-        f"`{str(m['git_commit'])[:10]}`. Reproduce (measure writes results/growth/growth.json):",
+        f"`{str(m['git_commit'])[:10]}`{_added(m)}. Reproduce (measure writes results/growth/growth.json):",
         "",
         "```bash",
         *m["command"].split("; "),
@@ -445,14 +482,18 @@ def write_page(json_path: Path, doc: Path = DOC, png: Path = PLOT) -> None:
 
 def _command(args) -> str:
     """The commands that reproduce a measurement, for its page: the options as parsed, with no
-    path of the measuring machine (``--release``, and an absolute ``--perf``, are shown as placeholders)."""
+    path of the measuring machine (``--release``, and an absolute ``--perf``, are shown as
+    placeholders); an option left empty or at its default is not shown."""
     perf = args.perf and (str(args.perf) if not args.perf.is_absolute() else "PERF_JSON")
-    measure = (f"python -m benchmark.growth measure --extract-subjects {args.extract_subjects} --sizes {args.sizes} "
-               f"--loso-sizes {args.loso_sizes} --preset {args.preset} --n-jobs {args.n_jobs}"
-               + (f" --methods {args.methods}" if args.methods != "all" else "")
-               + (" --release RELEASE" if args.release is not None else "")
-               + (f" --gpu-speedup {args.gpu_speedup:g}" if args.gpu_speedup != GPU_SPEEDUP else "")
-               + (f" --perf {perf}" if perf else ""))
+    options = [("--add", args.add), ("--extract-subjects", None if args.add or args.release is not None else args.extract_subjects),
+               ("--sizes", args.sizes), ("--loso-sizes", args.loso_sizes), ("--preset", args.preset),
+               ("--n-jobs", args.n_jobs), ("--methods", args.methods if args.methods != "all" else None),
+               ("--release", "RELEASE" if args.release is not None else None),
+               ("--gpu-speedup", f"{args.gpu_speedup:g}" if args.gpu_speedup != GPU_SPEEDUP else None),
+               ("--perf", perf)]
+    measure = " ".join(["python -m benchmark.growth measure"]
+                       + [flag if value is True else f"{flag} {value}" for flag, value in options
+                          if value not in (None, "", False)])
     return f"{PERF_COMMAND.format(json=perf)}; {measure}" if perf else measure
 
 
@@ -470,6 +511,9 @@ def main(argv=None) -> int:
     me.add_argument("--methods", default="all", help="methods to run (default all)")
     me.add_argument("--n-jobs", type=int, default=1,
                     help="workers of each run (CPU seconds are the run's work whatever this is)")
+    me.add_argument("--add", action="store_true",
+                    help="add runs at --sizes/--loso-sizes to the measurement in --out, keeping its extraction "
+                         "(--preset, --methods and --n-jobs must be the measurement's)")
     me.add_argument("--perf", type=Path, default=None, help="pytest-benchmark JSON of tests/perf/test_perf_deep.py")
     me.add_argument("--gpu-speedup", type=float, default=GPU_SPEEDUP,
                     help="assumed speed-up of one GPU over one CPU core (recorded in the JSON)")
@@ -490,6 +534,21 @@ def main(argv=None) -> int:
             return 2
         sizes = tuple(int(s) for s in args.sizes.split(",") if s)
         loso = tuple(int(s) for s in args.loso_sizes.split(",") if s)
+        if args.add:
+            if not args.out.is_file():
+                print(f"error: --add: no measurement in --out {args.out} to add to", file=sys.stderr)
+                return 2
+            m = json.loads(args.out.read_text())
+            given = {"--preset": args.preset, "--methods": args.methods, "--n-jobs": args.n_jobs}
+            own = {"--preset": m["preset"], "--methods": m["methods"], "--n-jobs": m["n_jobs"]}
+            if given != own:
+                flag = next(k for k in given if given[k] != own[k])
+                print(f"error: {flag} {given[flag]}: --add measures at the measurement's own settings "
+                      f"({', '.join(f'{k} {v}' for k, v in own.items())}); give those", file=sys.stderr)
+                return 2
+            add_runs(args.out, sizes, loso, _command(args))
+            print(f"written: {args.out}")
+            return 0
         measure(args.out, args.release, args.extract_subjects, sizes, args.preset, args.perf, args.gpu_speedup, loso,
                 args.methods, args.n_jobs, _command(args))
         print(f"written: {args.out}")

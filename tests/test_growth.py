@@ -67,8 +67,23 @@ def test_measure_and_render_on_a_small_release(tmp_path):
     assert [(r["protocol"], r["n_subjects"], r["exit"], r["failed"]) for r in m["runs"]] == [
         ("subject-dependent", 2, 0, 0), ("loso", 2, 0, 0)]
     assert set(m["runs"][0]["method_job_seconds"]) >= {"prior", "aa-knn"}
-    assert m["command"] == ("python -m benchmark.growth measure --extract-subjects 2 --sizes 2 --loso-sizes 2 "
+    assert m["command"] == ("python -m benchmark.growth measure --sizes 2 --loso-sizes 2 "
                             "--preset smoke --n-jobs 1 --methods prior,aa-knn --release RELEASE")
+    # --add: one more size at the measurement's own settings, its extraction kept
+    added = subprocess.run([sys.executable, "-m", "benchmark.growth", "measure", "--add", "--sizes", "3",
+                            "--loso-sizes", "", "--preset", "smoke", "--methods", "prior,aa-knn", "--out", str(out)],
+                           cwd=ROOT, env=env, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    m2 = json.loads(out.read_text())
+    assert m2["extraction"] == m["extraction"] and m2["runs"][:2] == m["runs"]
+    assert (m2["runs"][2]["protocol"], m2["runs"][2]["n_subjects"], m2["runs"][2]["failed"]) == ("subject-dependent", 3, 0)
+    assert "git_commit" in m2["runs"][2] and m2["command"].endswith(
+        "; python -m benchmark.growth measure --add --sizes 3 --preset smoke --n-jobs 1 --methods prior,aa-knn")
+    other = subprocess.run([sys.executable, "-m", "benchmark.growth", "measure", "--add", "--sizes", "3",
+                            "--preset", "quick", "--methods", "prior,aa-knn", "--out", str(out)],
+                           cwd=ROOT, env=env, capture_output=True, text=True)
+    assert other.returncode == 2 and other.stderr.startswith("error: --preset quick: --add measures at")
+    assert json.loads(out.read_text()) == m2  # nothing lost
     doc, png = tmp_path / "growth.md", tmp_path / "growth.png"
     p = subprocess.run([sys.executable, "-m", "benchmark.growth", "render", "--json", str(out), "--doc", str(doc),
                         "--png", str(png)], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
