@@ -26,9 +26,8 @@ DASK = str(Path(sys.executable).parent / "dask")
 METRICS = ["chebyshev", "clark", "canberra", "kl", "cosine", "intersection"]
 # 4 subjects x 5 folds x 2 seeds x (3 methods + the stimulus-consensus reference) = 160 jobs:
 # long enough to kill a worker mid-run.
-# `--folds 5` of the default 5 splits tests every trial once (what `--folds all` means; on this
-# commit the run-option check refuses `all`, which issue 27 is rewriting).
-RUN = ["run", "--methods", "prior,aa-knn,pt-svm", "--preset", "smoke", "--folds", "5", "--seeds", "0,1"]
+# `--folds all`: every trial tested once (the 5 splits of the default design).
+RUN = ["run", "--methods", "prior,aa-knn,pt-svm", "--preset", "smoke", "--folds", "all", "--seeds", "0,1"]
 N_JOBS = 160
 
 
@@ -130,6 +129,9 @@ def test_cluster_matches_local_and_survives_a_killed_worker(tmp_path):
         done_at_kill = len(list(records.glob("*.json")))
         assert done_at_kill < N_JOBS
         status = run.wait(timeout=600)
+        # Shown with `pytest -rP`: what the kill interrupted and how the run ended.
+        print(f"killed worker w0 (pid {workers[0].pid}) with SIGKILL after {done_at_kill} of {N_JOBS} "
+              f"records; the run exited {status}")
         if status != 0:  # the run stopped: the same command resumes it, computing only the rest
             resumed = cli([*RUN, "--scheduler", address, "--out", out])
             assert f"{done_at_kill}" in resumed.stdout or "cached" in resumed.stdout
