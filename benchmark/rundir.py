@@ -37,6 +37,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from core.files import default_mode
+
 from . import records as rec_format
 from .errors import RunDirError
 from .lock import locked
@@ -48,13 +50,6 @@ log = logging.getLogger(__name__)
 MANIFEST, RESULTS, EXPERIMENT = "run.json", "results.csv", "experiment.json"
 RECORDS, PREDICTIONS, FIGURES, REPORT = "records", "predictions", "figures", "report.html"
 TABLES = {"md": "table.md", "tex": "table.tex"}
-
-
-def _umask() -> int:
-    """The process umask (read by setting it and putting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -69,7 +64,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_umask())
+            os.fchmod(f.fileno(), default_mode())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -25,6 +25,8 @@ from typing import Callable, Sequence
 import numpy as np
 from joblib import Parallel, delayed
 
+from core.files import default_mode
+
 from .base import DataError
 
 _CHUNK = 1 << 20
@@ -90,6 +92,7 @@ def _save(path: Path, arrays: dict) -> None:
     os.close(fd)
     try:
         np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.chmod(tmp, default_mode())  # mkstemp's 0600 would hide a shared cache from the group
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -17,6 +17,7 @@ from scipy.io import savemat
 
 from benchmark.cli import main
 from benchmark.errors import UsageError
+from core.files import default_mode
 from methods import registry
 from methods.base import BaseMethod
 
@@ -285,13 +286,7 @@ def test_disk_full_is_named_and_keeps_finished_records(capsys, tmp_path, monkeyp
 
 def test_files_follow_the_umask(smoke_run):
     for path in [smoke_run / "run.json", smoke_run / "results.csv", *smoke_run.glob("records/*.json")]:
-        assert path.stat().st_mode & 0o777 == 0o666 & ~_umask(), path
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+        assert path.stat().st_mode & 0o777 == default_mode(), path
 
 
 # ------------------------------------------------------------------ baseline files

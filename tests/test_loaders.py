@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
+from core.files import default_mode
 from datasets import load_dataset
 from datasets.base import DataError
 from datasets.wesad import PickleRejected, safe_load
@@ -189,8 +190,11 @@ def test_corrupt_subject_keeps_other_subjects_cache(wesad_root, tmp_path):
     cache = tmp_path / "cache"
     with pytest.raises(DataError, match=r"S3\.pkl"):
         load_wesad(root, cache)
-    assert len(list((cache / "wesad").glob("S2-*.npz"))) == 1
+    kept = list((cache / "wesad").glob("S2-*.npz"))
+    assert len(kept) == 1
     assert not list((cache / "wesad").glob("S3-*.npz"))
+    # Not mkstemp's 0600: a cache shared by a group stays readable by it.
+    assert kept[0].stat().st_mode & 0o777 == default_mode()
 
 
 def test_missing_dataset_says_what_and_where(tmp_path):
