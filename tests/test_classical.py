@@ -195,6 +195,20 @@ def test_tlr_steps_stay_accurate_when_a_is_rank_deficient():
     np.testing.assert_allclose(w, w_ref, rtol=0, atol=1e-8 * np.abs(w_ref).max())
 
 
+def test_tlr_o_change_by_blocks_equals_the_dense_difference():
+    """The convergence test's O part, computed by row blocks from the factors, gives exactly
+    the maximum of the dense |AᵀM − O_prev| for each form of the previous O (n not a multiple
+    of the block, so the last block is partial)."""
+    rng = np.random.default_rng(3)
+    c, n = 4, 601
+    a, m, a0, m0 = (rng.standard_normal((c, n)) for _ in range(4))
+    start = rng.random((n, n))
+    dense = a.T @ m
+    assert TLRDL._o_change(a, m, (a0, m0), block=64) == np.abs(dense - a0.T @ m0).max()
+    assert TLRDL._o_change(a, m, start, block=64) == np.abs(dense - start).max()
+    assert TLRDL._o_change(a, m, None, block=64) == np.abs(dense).max()
+
+
 def test_tlr_keeps_the_last_iterate_within_slack_of_the_lowest_objective():
     hist = [{"objective": v} for v in (900.0, 5.0, 3.0, 3.0 + 1e-9, 3.0 + 2e-9, 4.0)]
     assert TLRDL.selected_iteration(hist) == 4, "ties at rounding level go to the later iterate"
