@@ -132,9 +132,10 @@ class TLRDL(BaseMethod):
         costs d_j·log(d_j/ε) ≈ 27.6·d_j of KL: on the wesad-e4 trial split (15 subjects,
         quick) floor 0 gives KL .465 against .203 with 1e-3 (the prior: .113), at the same
         Chebyshev (.108).
-    max_train_samples : strategy for large n. O is n × n, so at most this many training
-        samples are used, chosen by a subsample stratified by subject and dominant label
-        (logged). Default 4000 (O takes 128 MB); None uses all.
+    max_train_samples : strategy for large n. O is n × n (kept as its C × n factors, but the
+        convergence test still visits its n² entries each iteration), so at most this many
+        training samples are used, chosen by a subsample stratified by subject and dominant
+        label (logged). Default 4000; None uses all.
 
     Choices and deviations
     ----------------------
