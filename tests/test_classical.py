@@ -62,9 +62,66 @@ def test_pt_svm_caps_resampled_examples_not_instances(n_labels, kept):
     data = _featureset(rng.standard_normal((300, 3)), rng.dirichlet(np.ones(n_labels), size=300),
                        subjects)
     model = PTSVM(max_draws=400, random_state=0).fit(data)
-    assert model.n_train_used_ == kept and len(model.instance_) == kept * n_labels
+    assert model.n_train_used_ == kept and model.n_draws_ == kept * n_labels
     assert model.predict(data).shape == (300, n_labels)
     assert PTSVM(max_draws=None, random_state=0).fit(data).n_train_used_ == 300
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 9])
+def test_pairwise_coupling_is_libsvms(n_classes):
+    """libsvm's -b 1 prediction, rebuilt: its own fitted sigmoids (probA_, probB_) applied to its
+    one-vs-one decision values and coupled give scikit-learn's predict_proba to rounding."""
+    from sklearn.datasets import make_classification
+    from sklearn.svm import SVC
+    from methods.svm_probability import couple, pairwise_probabilities
+
+    x, y = make_classification(300, 8, n_informative=6, n_classes=n_classes, random_state=n_classes)
+    svc = SVC(probability=True, decision_function_shape="ovo", random_state=0).fit(x[:200], y[:200])
+    dec = svc.decision_function(x[200:]).reshape(100, -1)
+    dec = -dec if n_classes == 2 else dec  # scikit-learn's binary sign is libsvm's negated
+    p = couple(pairwise_probabilities(dec, svc.probA_, svc.probB_, n_classes))
+    np.testing.assert_allclose(p, svc.predict_proba(x[200:]), atol=1e-9)
+
+
+def test_sigmoid_train_reaches_the_regularised_likelihood_optimum():
+    """libsvm's Newton method for Platt's sigmoid ends where a general optimiser does."""
+    from scipy.optimize import minimize
+    from methods.svm_probability import sigmoid_predict, sigmoid_train
+
+    rng = np.random.default_rng(0)
+    positive = rng.random(500) < 0.3
+    dec = np.where(positive, 0.8, -0.6) + rng.standard_normal(500)
+    n1, n0 = positive.sum(), (~positive).sum()
+    t = np.where(positive, (n1 + 1) / (n1 + 2), 1 / (n0 + 2))
+
+    def nll(ab):
+        p = np.clip(sigmoid_predict(dec, *ab), 1e-300, 1)
+        q = np.clip(1 - sigmoid_predict(dec, *ab), 1e-300, 1)
+        return -np.sum(t * np.log(p) + (1 - t) * np.log(q))
+
+    a, b = sigmoid_train(dec, positive)
+    ref = minimize(nll, [0.0, 0.0], method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-12}).x
+    np.testing.assert_allclose([a, b], ref, atol=1e-4)
+    assert a < 0, "a larger decision value means the first class: P = 1 / (1 + exp(A f + B))"
+
+
+def test_merged_copies_give_the_svm_of_the_copies():
+    """A (class, instance) pair drawn k times, fitted once with k·C, is libsvm's problem on the k
+    copies: the decision values agree to the solver's tolerance."""
+    from sklearn.metrics.pairwise import rbf_kernel
+    from sklearn.svm import SVC
+    from methods.svm_probability import BinarySVC
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((60, 4))
+    kernel = rbf_kernel(x, gamma=0.25)
+    instance = rng.integers(0, 60, 400)
+    first = rng.random(400) < 1 / (1 + np.exp(-2 * x[instance, 0]))
+    merged = BinarySVC(kernel, instance, first, C=2.0)
+    assert len(merged.instance) < 400, "the draws repeat pairs: something was merged"
+    copies = SVC(kernel="precomputed", C=2.0).fit(kernel[np.ix_(instance, instance)], ~first)
+    np.testing.assert_allclose(merged.decision(kernel), -copies.decision_function(kernel[:, instance]),
+                               atol=5e-3)
 
 
 def test_stratified_subsample_keeps_subject_shares():
