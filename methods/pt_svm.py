@@ -89,10 +89,11 @@ class PTSVM(BaseMethod):
     - Known weakness, not tuned away: on near-flat targets (PANAS ratios, Yeast) the resampled
       labels are mostly noise and the calibrated probabilities stay close to the label
       frequencies, so PT-SVM can land at the training-mean prior's level. On the wesad-e4
-      window split (15 subjects, quick) it gets Chebyshev .0520 (.0504 at version 3) against
-      AA-KNN's .0127 and the prior's .0608: windows of one condition are near-duplicates with
-      one label vector, which AA-KNN copies, while PT-SVM must recover that vector from single
-      labels drawn from it through Platt-calibrated one-vs-one margins. More capacity does not
+      window split (15 subjects, quick, results/wesad-e4-window) it gets Chebyshev .0569
+      (.0561 at version 5) against AA-KNN's .0160 and the prior's .0662: windows of one
+      condition are near-duplicates with one label vector, which AA-KNN copies, while PT-SVM
+      must recover that vector from single labels drawn from it through Platt-calibrated
+      one-vs-one margins. More capacity does not
       close the gap (version 3: C = 100: .0578; C = 100, γ = 0.1: .0622) — it is the problem
       transformation, not the defaults.
     - ``search_space``: C and γ over libsvm's grid-search ranges (C = 2^-5 … 2^15,
