@@ -67,10 +67,12 @@ def test_pt_svm_caps_resampled_examples_not_instances(n_labels, kept):
     assert PTSVM(max_draws=None, random_state=0).fit(data).n_train_used_ == 300
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # probability=True is the reference here
 @pytest.mark.parametrize("n_classes", [2, 3, 9])
 def test_pairwise_coupling_is_libsvms(n_classes):
     """libsvm's -b 1 prediction, rebuilt: its own fitted sigmoids (probA_, probB_) applied to its
-    one-vs-one decision values and coupled give scikit-learn's predict_proba to rounding."""
+    one-vs-one decision values and coupled give scikit-learn's predict_proba to rounding (while
+    the pinned scikit-learn still has probability=True, deprecated in 1.9)."""
     from sklearn.datasets import make_classification
     from sklearn.svm import SVC
     from methods.svm_probability import couple, pairwise_probabilities
