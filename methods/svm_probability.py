@@ -43,13 +43,16 @@ class BinarySVC:
     """
 
     def __init__(self, kernel: np.ndarray, instance: np.ndarray, first: np.ndarray, C: float) -> None:
-        keys, counts = np.unique(np.stack([~first, instance], axis=1).astype(np.int64), axis=0,
-                                 return_counts=True)
-        self.instance, second = keys[:, 1], keys[:, 0]
+        # Distinct (class, instance) draws as one integer each, sorted by class, then instance.
+        # Flat keys and take() rather than unique(axis=0) and np.ix_: the same rows in the same
+        # order, a fifth of the gathering time (216 of these per wesad-e4 LOSO fit).
+        n = len(kernel)
+        keys, counts = np.unique((~first).astype(np.int64) * n + instance, return_counts=True)
+        self.instance, second = keys % n, keys // n
         self.svc, self.constant = None, float(first.any()) - float((~first).any())
         if first.any() and (~first).any():
             self.svc = SVC(kernel="precomputed", C=C).fit(
-                kernel[np.ix_(self.instance, self.instance)], second,
+                kernel.take(self.instance, axis=0).take(self.instance, axis=1), second,
                 sample_weight=counts.astype(np.float64))
 
     def decision(self, kernel_rows: np.ndarray) -> np.ndarray:
@@ -58,8 +61,7 @@ class BinarySVC:
         distinct instances is ``kernel_rows``."""
         if self.svc is None:
             return np.full(len(kernel_rows), self.constant)
-        rows = np.arange(len(kernel_rows))
-        return -self.svc.decision_function(kernel_rows[np.ix_(rows, self.instance)])
+        return -self.svc.decision_function(kernel_rows.take(self.instance, axis=1))
 
 
 def cross_validated_decision(kernel: np.ndarray, instance: np.ndarray, first: np.ndarray, C: float,
