@@ -1,8 +1,9 @@
 """Jobs: one fit/predict of one method on one fold with one seed, identified by a hash.
 
 A job's key is the SHA-256 of its canonical JSON config: method (name, variant, explicit
-params, preset, code version, a hash of its source, tuning budget when tuned), dataset (name,
-options, content fingerprint), protocol (name, options, split seed, fold, and a hash of the
+params, preset, code version, a hash of its source and of the modules it imports from the
+suite or its own package (`source_files`), tuning budget when tuned), dataset (name, options,
+content fingerprint), protocol (name, options, split seed, fold, and a hash of the
 fold's train, validation and test indices), dropped modalities, seed, and a hash of the code
 every job shares (`SHARED_CODE`: the method base classes and training loop, the data
 container and normalisation, the worker and the tuner, this module). Re-running skips keys
@@ -14,6 +15,7 @@ definitions change (`benchmark.records`).
 """
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import inspect
@@ -43,15 +45,68 @@ def shared_code_hash() -> str:
     return h.hexdigest()[:16]
 
 
+def _module_file(base: Path, dotted: str) -> Path | None:
+    """``dotted`` (``a.b``) under ``base`` as ``a/b.py`` or ``a/b/__init__.py``, if it exists."""
+    stem = base.joinpath(*dotted.split(".")) if dotted else base
+    for candidate in (stem.with_suffix(".py"), stem / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_files(path: Path, own: tuple[Path, str] | None) -> set[Path]:
+    """The files of the modules ``path`` imports that a run can edit: the project's own modules,
+    relative imports, and absolute imports of ``own`` = (import root, top-level package) of a
+    plugin outside the project (never third-party packages). Parsed, not imported, and
+    anywhere in the file (an import inside a function counts too)."""
+    def root_of(dotted: str) -> Path:
+        return own[0] if own and dotted.split(".")[0] == own[1] else ROOT
+
+    found: set[Path] = set()
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            targets = [(root_of(a.name), a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = path.parents[node.level - 1] if node.level else root_of(node.module or "")
+            targets = [(base, node.module or "")]
+            # ``from pkg import name``: ``name`` may be a submodule rather than an attribute
+            targets += [(base, f"{node.module}.{a.name}" if node.module else a.name) for a in node.names]
+        else:
+            continue
+        found.update(f for base, dotted in targets if (f := _module_file(base, dotted)) is not None)
+    return found
+
+
+@functools.cache
+def source_files(path: Path, own: tuple[Path, str] | None = None) -> tuple[Path, ...]:
+    """A method's module (or every file of its package, MPCL) and, transitively, every file it
+    imports from the project, relatively, or from its own package (``own``, see
+    `_imported_files`): an edit to a helper such as PT-SVM's ``methods/svm_probability.py`` or
+    the oracle's ``methods/prior.py`` changes the keys of the methods that use it, not only an
+    edit to their own module."""
+    todo = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
+    seen: set[Path] = set()
+    while todo:
+        f = todo.pop().resolve()
+        if f not in seen:
+            seen.add(f)
+            todo.extend(_imported_files(f, own) - seen)
+    return tuple(sorted(seen))
+
+
 @functools.cache
 def source_hash(cls: type) -> str:
-    """Hash of a method's source: its module's file, or every file of its package (MPCL), or,
-    for a class defined in a notebook or script, the class's own source."""
+    """Hash of a method's source (`source_files`: its module or package and what they import
+    from the project or from their own package), or, for a class defined in a notebook or
+    script, the class's own source."""
     path = inspect.getsourcefile(cls)
     if path and Path(path).exists():
-        path = Path(path)
-        files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
-        data = b"".join(f.read_bytes() for f in files)
+        path = Path(path).resolve()
+        parts = cls.__module__.split(".")
+        depth = len(parts) if path.name == "__init__.py" else len(parts) - 1
+        own = (path.parents[depth], parts[0]) if depth < len(path.parents) else None
+        # each file's digest, sorted: neither where the files are nor their order moves a key
+        data = b"".join(sorted(hashlib.sha256(f.read_bytes()).digest() for f in source_files(path, own)))
     else:
         try:
             data = inspect.getsource(cls).encode()

@@ -139,6 +139,53 @@ def test_job_keys_change_with_config(tmp_path):
     assert base.isdisjoint(keys(replace(cfg, seeds=(1,))))
 
 
+def test_a_method_key_follows_the_helpers_it_imports(tmp_path, monkeypatch):
+    """A method's source hash covers what its module imports from the suite and from its own
+    package (relatively or by name), so an edit to a helper (PT-SVM's svm_probability, the oracle's prior, a plugin's own module)
+    gives new keys instead of reusing records the old helper computed."""
+    import importlib
+    from pathlib import Path
+
+    from benchmark.jobs import ROOT, source_files, source_hash
+
+    classes = registry.method_classes()
+    used = {name: {f.relative_to(ROOT).as_posix() for f in
+                   source_files(Path(inspect.getsourcefile(classes[name])).resolve())}
+            for name in ("pt-svm", "oracle", "aa-knn")}
+    assert {"methods/svm_probability.py", "methods/pt_svm.py", "methods/base.py"} <= used["pt-svm"]
+    assert "methods/prior.py" in used["oracle"]
+    assert "methods/svm_probability.py" not in used["aa-knn"]
+
+    pkg = tmp_path / "plugpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helper.py").write_text("SCALE = 1.0\n")
+    (pkg / "unrelated.py").write_text("X = 1\n")
+    (pkg / "absolute.py").write_text("Y = 1\n")
+    (pkg / "method.py").write_text(
+        "from methods.base import BaseMethod\n"
+        "from plugpkg.absolute import Y\n\n"
+        "class Plug(BaseMethod):\n"
+        "    def fit(self, train, val=None):\n"
+        "        from .helper import SCALE\n"
+        "        return self\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cls = importlib.import_module("plugpkg.method").Plug
+
+    def fresh_hash():
+        source_files.cache_clear(), source_hash.cache_clear()
+        return source_hash(cls)
+
+    before = fresh_hash()
+    (pkg / "unrelated.py").write_text("X = 2\n")
+    assert fresh_hash() == before
+    (pkg / "helper.py").write_text("SCALE = 2.0\n")
+    assert fresh_hash() != before
+    before = fresh_hash()
+    (pkg / "absolute.py").write_text("Y = 2\n")
+    assert fresh_hash() != before
+
+
 def test_seeds_redraw_the_partition_unless_the_split_seed_is_fixed(tmp_path):
     """AA-KNN is deterministic: with one partition per seed its results differ between seeds
     only because the test parts differ; with a fixed split seed they are identical."""
