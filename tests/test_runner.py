@@ -141,8 +141,9 @@ def test_job_keys_change_with_config(tmp_path):
 
 def test_a_method_key_follows_the_helpers_it_imports(tmp_path, monkeypatch):
     """A method's source hash covers what its module imports from the suite and from its own
-    package (relatively or by name), so an edit to a helper (PT-SVM's svm_probability, the oracle's prior, a plugin's own module)
-    gives new keys instead of reusing records the old helper computed."""
+    package (relatively or by name), so an edit to a helper (PT-SVM's svm_probability, the
+    oracle's prior, a plugin's own module) gives new keys instead of reusing records the old
+    helper computed."""
     import importlib
     from pathlib import Path
 
@@ -173,7 +174,8 @@ def test_a_method_key_follows_the_helpers_it_imports(tmp_path, monkeypatch):
     cls = importlib.import_module("plugpkg.method").Plug
 
     def fresh_hash():
-        source_files.cache_clear(), source_hash.cache_clear()
+        source_files.cache_clear()
+        source_hash.cache_clear()
         return source_hash(cls)
 
     before = fresh_hash()
