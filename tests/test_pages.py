@@ -48,3 +48,8 @@ def test_verify_passes_on_a_rerun_and_names_a_moved_number(committed, tmp_path, 
     assert main(["pages", "--verify", str(again), "--name", "toy"]) == 1
     err = capsys.readouterr().err
     assert "AA-KNN | kl: committed" in err
+    assert "note:" not in err  # the same kernels: a moved number is the code's
+    meta = tmp_path / "results" / "toy" / "meta.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "kernel": "blas=other torch=other"}))
+    assert main(["pages", "--verify", str(again), "--name", "toy"]) == 1
+    assert "note: results/toy was measured under kernels blas=other torch=other" in capsys.readouterr().err
