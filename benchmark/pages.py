@@ -116,16 +116,18 @@ def verify(run_dir: Path, name: str) -> list[str]:
     return out
 
 
-def kernels(run_dir: Path, name: str) -> tuple[str | None, str | None]:
+def kernels(run_dir: Path, name: str) -> tuple[str, str]:
     """The math kernels committed result ``name`` was measured under and those the fresh run in
-    ``run_dir`` ran (`benchmark.provenance.kernel_signature`). `verify` compares at the
+    ``run_dir`` ran (`benchmark.provenance.kernel_signature`; "unknown" where a side names
+    none, as a result committed before kernels were recorded). `verify` compares at the
     rounding floor of deterministic methods, which the deep methods' float32 training holds
     only on the same kernels (docs/reproducibility.md), so a caller says when the two differ."""
     from .results import open_run
 
     records = open_run(run_dir).parts[0].records
     fresh = records[0].get("provenance", {}).get("kernel") if records else None
-    return json.loads((RESULTS / name / "meta.json").read_text()).get("kernel"), fresh
+    committed = json.loads((RESULTS / name / "meta.json").read_text()).get("kernel")
+    return committed or "unknown", fresh or "unknown"
 
 
 def result_page(name: str) -> str:
