@@ -381,14 +381,9 @@ def cmd_pages(args) -> int:
         validate.out_name(args.name, "--name")
         if not (pages.RESULTS / args.name / "results.csv").exists():
             raise UsageError(f"--name {args.name!r}: no committed result results/{args.name}/")
-        moved = pages.verify(args.verify, args.name)
-        for line in moved:
+        moved, note = pages.verify(args.verify, args.name)
+        for line in moved + ([note] if note else []):
             print(line, file=sys.stderr)
-        committed, fresh = pages.kernels(args.verify, args.name)
-        if moved and committed != fresh:
-            print(f"note: results/{args.name} was measured under kernels {committed}, this run under "
-                  f"{fresh}; the deep methods train in float32 and move across kernels "
-                  "(docs/reproducibility.md), so their differences may be the kernels'", file=sys.stderr)
         print(f"verify: {len(moved)} difference(s) between {args.verify} and results/{args.name}")
         return 1 if moved else 0
     if args.add:

@@ -88,18 +88,24 @@ def committed_tables(name: str):
     return group_rows(frame, keys)
 
 
-def verify(run_dir: Path, name: str) -> list[str]:
+def verify(run_dir: Path, name: str) -> tuple[list[str], str | None]:
     """Where a fresh run of committed result ``name`` (``run --config results/NAME/run.json``)
     disagrees with the committed rows: every table mean that differs by more than the
     regression gate's floor for its metric (`benchmark.check.FLOORS`, the rounding margin
     of deterministic methods), and every column present on one side only. Empty when the code
-    still makes the numbers the pages show."""
+    still makes the numbers the pages show.
+
+    Also a note, or None: when there are differences and the run's math kernels
+    (`benchmark.provenance.kernel_signature`) are not those the committed result names. The
+    floor holds the deep methods' float32 training only on the same kernels
+    (docs/reproducibility.md), so their differences may then be the kernels', not the code's."""
     from .check import FLOORS
     from .results import open_run, rows_table
 
     committed = {key.untuned(): rows_table(rows, key, title).means
                  for rows, key, title in committed_tables(name)}
-    fresh = {t.key.untuned(): t.table().means for t in open_run(run_dir).tables}
+    run = open_run(run_dir)
+    fresh = {t.key.untuned(): t.table().means for t in run.tables}
     out = []
     for k in sorted(set(committed) | set(fresh)):
         if k not in committed or k not in fresh:
@@ -113,21 +119,15 @@ def verify(run_dir: Path, name: str) -> list[str]:
                 a, b = float(old.at[metric, col]), float(new.at[metric, col])
                 if not abs(a - b) <= floor:
                     out.append(f"{col} | {metric}: committed {a:.6f}, now {b:.6f} (tolerance {floor:g})")
-    return out
-
-
-def kernels(run_dir: Path, name: str) -> tuple[str, str]:
-    """The math kernels committed result ``name`` was measured under and those the fresh run in
-    ``run_dir`` ran (`benchmark.provenance.kernel_signature`; "unknown" where a side names
-    none, as a result committed before kernels were recorded). `verify` compares at the
-    rounding floor of deterministic methods, which the deep methods' float32 training holds
-    only on the same kernels (docs/reproducibility.md), so a caller says when the two differ."""
-    from .results import open_run
-
-    records = open_run(run_dir).parts[0].records
-    fresh = records[0].get("provenance", {}).get("kernel") if records else None
-    committed = json.loads((RESULTS / name / "meta.json").read_text()).get("kernel")
-    return committed or "unknown", fresh or "unknown"
+    records = run.parts[0].records
+    now = (records[0].get("provenance", {}).get("kernel") if records else None) or "unknown"
+    then = json.loads((RESULTS / name / "meta.json").read_text()).get("kernel") or "unknown"
+    note = None
+    if out and now != then:
+        note = (f"note: results/{name} was measured under kernels {then}, this run under {now}; the "
+                "deep methods train in float32 and move across kernels (docs/reproducibility.md), "
+                "so their differences may be the kernels'")
+    return out, note
 
 
 def result_page(name: str) -> str:
